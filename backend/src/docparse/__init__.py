@@ -1,0 +1,1 @@
+"""docparse: a self-hosted document parsing service."""

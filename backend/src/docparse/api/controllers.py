@@ -1,0 +1,150 @@
+"""HTTP controllers: upload, job status and results, health. Each handler calls one function of the jobs layer."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Literal
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import Stream
+
+from docparse.api.schemas import Health, ParseFlags, Readiness, UploadAccepted
+from docparse.api.upload import receive_upload
+from docparse.errors import InvalidRequest, JobNotFound
+from docparse.jobs.service import JobService, StoredUpload
+from docparse.jobs.status import JobStatus
+from docparse.pageranges import validate_page_spec
+
+ACCEPTED_MESSAGE = "The file was uploaded and queued for processing."
+
+
+def _parse_flags(raw: str | None) -> dict[str, bool]:
+    if not raw or not raw.strip():
+        return msgspec.structs.asdict(ParseFlags())
+    try:
+        if raw.lstrip().startswith("{"):
+            flags = msgspec.json.decode(raw, type=ParseFlags)
+        else:
+            names = [n.strip() for n in raw.split(",") if n.strip()]
+            flags = msgspec.convert(dict.fromkeys(names, True), ParseFlags)
+    except msgspec.ValidationError as exc:
+        raise InvalidRequest(f"options: {exc}. Known options: tables, markdown, images, links.") from None
+    except msgspec.DecodeError:
+        raise InvalidRequest("options: not valid JSON.") from None
+    return msgspec.structs.asdict(flags)
+
+
+class UploadController(Controller):
+    path = "/upload"
+    tags = ["jobs"]
+
+    @post(status_code=202, request_max_body_size=None, summary="Upload a document and queue it for parsing")
+    async def upload(self, request: Request, jobs: JobService) -> Response[UploadAccepted]:
+        """Multipart form: `file` (required), `password`, `pages` (e.g. `1-3,7`), `options` (`tables,markdown`)."""
+        job_id = str(uuid.uuid4())
+        received = await receive_upload(request, jobs.storage.source_path(job_id), jobs.settings.max_upload_bytes)
+        try:
+            pages = received.fields.get("pages", "").strip() or None
+            validate_page_spec(pages)
+            options = {**_parse_flags(received.fields.get("options")), "pages": pages}
+            status = await jobs.submit(
+                StoredUpload(job_id, received.filename, received.file_type, received.size, received.sha256),
+                password=received.fields.get("password") or None,
+                options=options,
+            )
+        except BaseException:
+            jobs.storage.delete_job(job_id)  # nothing half-accepted is left behind
+            raise
+        location = f"/jobs/{job_id}"
+        body = UploadAccepted(
+            status="accepted",
+            job_id=job_id,
+            filename=status.filename,
+            file_type=status.file_type,
+            message=ACCEPTED_MESSAGE,
+            size=status.size,
+            status_url=location,
+            result_url=f"{location}/result",
+            events_url=f"{location}/events",
+        )
+        return Response(body, status_code=202, headers={"Location": location})
+
+
+class JobController(Controller):
+    path = "/jobs/{job_id:uuid}"
+    tags = ["jobs"]
+
+    @get(summary="Status and progress of a job")
+    async def status(self, job_id: FromPath[uuid.UUID], jobs: JobService) -> JobStatus:
+        return await jobs.status(str(job_id))
+
+    @get("/result", summary="The parse result of a completed job", media_type="application/json")
+    async def result(
+        self, job_id: FromPath[uuid.UUID], jobs: JobService, format: FromQuery[Literal["json", "text", "markdown"]] = "json",
+        pages: FromQuery[str | None] = None,
+    ) -> Stream:  # fmt: skip
+        """`format=json` streams `{"job_id","result":{"document","pages","failed_pages"}}`; `text` and `markdown`
+        join the pages (a form feed separates pages in text). `pages=1-5,9` selects pages."""
+        key = str(job_id)
+        await jobs.completed_status(key)
+        validate_page_spec(pages)
+        if format == "json":
+            chunks = _json_result(jobs, key, pages, await jobs.failed_pages_json(key))
+            return Stream(chunks, media_type="application/json")
+        field = "markdown" if format == "markdown" else "text"
+        media = "text/markdown; charset=utf-8" if format == "markdown" else "text/plain; charset=utf-8"
+        return Stream(_text_result(jobs, key, pages, field), media_type=media)
+
+    @get("/document", summary="Document information (available once the document is opened)")
+    async def document(self, job_id: FromPath[uuid.UUID], jobs: JobService) -> Response[bytes]:
+        await jobs.status(str(job_id))
+        return Response(jobs.document_json(str(job_id)), media_type="application/json")
+
+    @get("/pages/{number:int}", summary="One parsed page, readable as soon as it is parsed")
+    async def page(self, job_id: FromPath[uuid.UUID], number: FromPath[int], jobs: JobService) -> Response[bytes]:
+        status = await jobs.status(str(job_id))
+        data = jobs.page_json(str(job_id), number)
+        if data is None:
+            if number in status.failed_pages:
+                raise JobNotFound(f"Page {number} could not be parsed.")
+            raise JobNotFound(f"Page {number} is not available ({status.message}).")
+        return Response(data, media_type="application/json")
+
+
+def _json_result(jobs: JobService, job_id: str, pages: str | None, failed: list[dict]) -> Iterator[bytes]:
+    yield b'{"job_id":"' + job_id.encode() + b'","result":{"document":' + jobs.document_json(job_id)
+    yield b',"pages":['
+    for i, (_, data) in enumerate(jobs.stored_pages(job_id, pages)):
+        yield (b"," + data) if i else data
+    yield b'],"failed_pages":' + msgspec.json.encode(failed) + b"}}"
+
+
+class _PageText(msgspec.Struct):
+    text: str = ""
+    markdown: str | None = None
+
+
+_decode_text = msgspec.json.Decoder(_PageText)
+
+
+def _text_result(jobs: JobService, job_id: str, pages: str | None, field: str) -> Iterator[bytes]:
+    for i, (_, data) in enumerate(jobs.stored_pages(job_id, pages)):
+        page = _decode_text.decode(data)
+        text = page.markdown if field == "markdown" and page.markdown is not None else page.text
+        yield (b"\n\f\n" if i else b"") + text.encode()
+
+
+class HealthController(Controller):
+    tags = ["health"]
+
+    @get("/health", summary="Liveness: the API process answers")
+    async def health(self) -> Health:
+        return Health(status="ok")
+
+    @get("/ready", summary="Readiness: Redis reachable and at least one worker alive")
+    async def ready(self, jobs: JobService) -> Response[Readiness]:
+        info = await jobs.ready()
+        return Response(Readiness(**info), status_code=200 if info["ready"] else 503)

@@ -1,0 +1,43 @@
+"""Response bodies of the HTTP API (job status bodies come from the jobs layer)."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class UploadAccepted(msgspec.Struct):
+    status: str
+    job_id: str
+    filename: str
+    file_type: str
+    message: str
+    size: int
+    status_url: str
+    result_url: str
+    events_url: str
+
+
+class Health(msgspec.Struct):
+    status: str
+
+
+class Readiness(msgspec.Struct):
+    ready: bool
+    redis: bool
+    workers: int
+    queued: int | None = None
+    active: int | None = None
+    reason: str | None = None
+
+
+class ParseFlags(msgspec.Struct, forbid_unknown_fields=True):
+    """Opt-in parse options sent in the `options` form field, as JSON or as a comma list (`tables,markdown`).
+
+    tables: detect tables on every page (PyMuPDF find_tables; ~5-10 pages/s, ~50x slower than text).
+    markdown: per-page markdown (adds a markdown pass over every page; see README for measured cost).
+    images / links: include image boxes and links (on by default; cheap)."""
+
+    tables: bool = False
+    markdown: bool = False
+    images: bool = True
+    links: bool = True

@@ -1,0 +1,117 @@
+"""Streams a multipart upload straight to storage: never whole in memory, size-limited while reading, typed by bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from litestar import Request
+from multipart import MultipartSegment, ParserError, PushMultipartParser
+
+from docparse.errors import EmptyFile, FileTooLarge, InvalidRequest, UnsupportedType
+from docparse.filetypes import detect_type
+
+HEAD_BYTES = 64 * 1024  # enough to tell every supported type apart
+FIELD_LIMIT = 64 * 1024  # text fields (password, pages, options) are small
+FORM_OVERHEAD = 1024 * 1024  # room for boundaries and text fields on top of the file itself
+
+
+@dataclass
+class ReceivedUpload:
+    filename: str
+    file_type: str
+    size: int
+    sha256: str
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def sanitize_filename(raw: str | None) -> str:
+    """A name safe to show and store: no directories, no control characters, at most 255 bytes."""
+    name = unicodedata.normalize("NFC", raw or "")
+    name = re.split(r"[/\\]", name)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().lstrip(".")
+    while len(name.encode()) > 255:
+        stem, dot, ext = name.rpartition(".")
+        name = f"{stem[:-1]}{dot}{ext}" if stem and len(ext) < 16 else name[:-1]
+    return name or "upload"
+
+
+async def receive_upload(request: Request, destination: Path, max_bytes: int) -> ReceivedUpload:
+    """Write the `file` part of `request` to `destination`; return what was learnt on the way.
+
+    Raises FileTooLarge as soon as the limit is passed (or at once, from Content-Length), EmptyFile,
+    UnsupportedType and InvalidRequest. On any error the partial file is removed."""
+    media_type, params = request.content_type
+    boundary = params.get("boundary")
+    if media_type != "multipart/form-data" or not boundary:
+        raise InvalidRequest("Send the document as multipart/form-data, in a field named 'file'.")
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > max_bytes + FORM_OVERHEAD:
+        raise FileTooLarge(_too_large(max_bytes))
+    try:
+        return await _stream(request, boundary, destination, max_bytes)
+    except BaseException:
+        destination.unlink(missing_ok=True)
+        raise
+
+
+async def _stream(request: Request, boundary: str, destination: Path, max_bytes: int) -> ReceivedUpload:
+    digest = hashlib.sha256()
+    head = bytearray()
+    fields: dict[str, str] = {}
+    size, filename = 0, None
+    segment: MultipartSegment | None = None
+    text = bytearray()
+    out = None  # the file being written; only the first part named 'file' is kept
+    writing = False
+    try:
+        with PushMultipartParser(boundary, max_segment_count=16) as parser:
+            async for chunk in request.stream():
+                for event in parser.parse(chunk):
+                    if isinstance(event, MultipartSegment):
+                        segment, text = event, bytearray()
+                        writing = event.name == "file" and event.filename is not None and out is None
+                        if writing:
+                            filename = event.filename
+                            destination.parent.mkdir(parents=True, exist_ok=True)
+                            out = open(destination, "wb")  # noqa: SIM115  (closed below or in finally)
+                    elif event is None:  # end of a part
+                        if segment is not None and segment.filename is None:
+                            fields[segment.name] = text.decode(segment.charset or "utf-8", "replace")
+                        if writing and out is not None:
+                            out.close()
+                        segment, writing = None, False
+                    elif writing and out is not None:
+                        size += len(event)
+                        if size > max_bytes:
+                            raise FileTooLarge(_too_large(max_bytes))
+                        digest.update(event)
+                        if len(head) < HEAD_BYTES:
+                            head.extend(event[: HEAD_BYTES - len(head)])
+                        out.write(event)
+                    elif segment is not None and segment.filename is None:
+                        text.extend(event)
+                        if len(text) > FIELD_LIMIT:
+                            raise InvalidRequest(f"The form field '{segment.name}' is too long.")
+                if parser.closed:
+                    break
+    except ParserError as exc:
+        raise InvalidRequest(f"The multipart body is malformed: {exc}") from None
+    finally:
+        if out is not None:
+            out.close()
+    if out is None:
+        raise InvalidRequest("No file was sent: put the document in a multipart field named 'file'.")
+    if size == 0:
+        raise EmptyFile()
+    file_type = detect_type(bytes(head))
+    if file_type is None:
+        raise UnsupportedType()
+    return ReceivedUpload(sanitize_filename(filename), file_type, size, digest.hexdigest(), fields)
+
+
+def _too_large(max_bytes: int) -> str:
+    return f"The file is larger than this server's limit of {max_bytes // (1024 * 1024)} MiB."

@@ -1,0 +1,59 @@
+"""create_app(): wires settings, the queue, the SAQ monitor, routes and error handling."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar_saq import SAQConfig, SAQPlugin
+
+from docparse.api.controllers import HealthController, JobController, UploadController
+from docparse.api.problems import EXCEPTION_HANDLERS
+from docparse.jobs.queue import create_queue
+from docparse.jobs.service import JobService
+from docparse.logs import configure_logging
+from docparse.settings import Settings, get_settings
+from docparse.storage import LocalStorage
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    configure_logging(settings)
+    queue = create_queue(settings)
+    storage = LocalStorage(settings.storage_dir)
+    service = JobService(queue, settings, storage)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        storage.ensure()
+        await queue.connect()
+        try:
+            yield
+        finally:
+            await queue.disconnect()
+
+    def provide_jobs(state: State) -> JobService:
+        return state.jobs
+
+    saq = SAQPlugin(
+        SAQConfig(
+            queue_instances={settings.queue_name: queue},
+            web_enabled=True,
+            web_path="/monitor",
+            use_server_lifespan=False,
+        )
+    )
+    return Litestar(
+        route_handlers=[UploadController, JobController, HealthController],
+        dependencies={"jobs": Provide(provide_jobs, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        plugins=[saq],
+        lifespan=[lifespan],
+        state=State({"jobs": service, "settings": settings}),
+        openapi_config=OpenAPIConfig(title="docparse", version="0.1.0", path="/schema"),
+        logging_config=None,
+    )

@@ -1,0 +1,90 @@
+"""The parse process: imports PyMuPDF once, then parses documents page by page, writing each page to storage.
+
+It speaks JSON lines: requests on stdin, events on its original stdout. The worker kills it when a page hangs
+or a job is cancelled, so nothing here needs a timeout of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import IO, Any
+
+import msgspec
+
+from docparse.errors import DocparseError, TooManyPages
+from docparse.storage import LocalStorage
+
+_encode = msgspec.json.Encoder().encode
+
+
+def _send(channel: IO[bytes], event: dict[str, Any]) -> None:
+    channel.write(_encode(event) + b"\n")
+    channel.flush()
+
+
+def _error_event(exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, DocparseError):
+        return {"ev": "error", "code": exc.code, "message": exc.message}
+    return {"ev": "error", "code": "corrupt", "message": f"The file could not be read: {exc}".strip()}
+
+
+def handle(channel: IO[bytes], request: dict[str, Any]) -> None:
+    """Parse one document (or the remaining `indices` of it) and report every page as it is stored."""
+    from docparse import parsing
+
+    storage = LocalStorage(request["storage_root"])
+    job_id = request["job_id"]
+    options = msgspec.convert(request["options"], parsing.ParseOptions)
+    try:
+        doc = parsing.open_document(request["path"], request["file_type"], request.get("password"))
+    except Exception as exc:  # every failure to open is reported, typed; the process lives on
+        _send(channel, _error_event(exc))
+        return
+    try:
+        indices = request.get("indices")
+        if indices is None:  # a fresh run, not a resume after a killed page
+            if doc.page_count > request["max_pages"]:
+                raise TooManyPages(
+                    f"The document has {doc.page_count} pages; this server accepts at most {request['max_pages']}."
+                )
+            indices = parsing.parse_page_ranges(options.pages, doc.page_count)
+            info = parsing.document_info(
+                doc, path=request["path"], file_type=request["file_type"], size=request["size"], sha256=request["sha256"]
+            )
+            storage.pages_dir(job_id).mkdir(parents=True, exist_ok=True)
+            storage.write_atomic(storage.document_path(job_id), msgspec.json.encode(info))
+        _send(channel, {"ev": "opened", "page_count": doc.page_count, "indices": indices})
+        for index in indices:
+            number = index + 1
+            try:
+                page = parsing.parse_page(doc, index, options)
+            except Exception as exc:  # one bad page does not sink the document
+                event = _error_event(exc)
+                _send(channel, {"ev": "page_error", "number": number, "code": event["code"], "message": event["message"]})
+                continue
+            storage.write_atomic(storage.page_path(job_id, number), msgspec.json.encode(page))
+            _send(channel, {"ev": "page", "number": number})
+        _send(channel, {"ev": "done"})
+    except Exception as exc:
+        _send(channel, _error_event(exc))
+    finally:
+        doc.close()
+
+
+def main() -> None:
+    # Keep the protocol on a private copy of stdout; anything else printed (MuPDF messages) goes to stderr.
+    channel = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    import docparse.parsing  # noqa: F401  (the slow import happens once, before "ready")
+
+    _send(channel, {"ev": "ready", "pid": os.getpid()})
+    decode = msgspec.json.Decoder().decode
+    for line in sys.stdin.buffer:
+        if line.strip():
+            handle(channel, decode(line))
+
+
+if __name__ == "__main__":
+    main()

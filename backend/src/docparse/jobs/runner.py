@@ -1,0 +1,225 @@
+"""Runs parses in warm, killable child processes and turns their output into events, enforcing the page timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import structlog
+
+from docparse.errors import Corrupt, DocparseError, JobTimeout, error_for_code
+
+log = structlog.get_logger(__name__)
+
+CHILD_COMMAND = (sys.executable, "-m", "docparse.jobs.child")
+_decode = msgspec.json.Decoder().decode
+_encode = msgspec.json.Encoder().encode
+
+
+# --- events the parse yields to the task ---
+
+
+@dataclass(frozen=True)
+class Opened:
+    page_count: int
+    numbers: list[int]
+
+
+@dataclass(frozen=True)
+class PageDone:
+    number: int
+
+
+@dataclass(frozen=True)
+class PageFailed:
+    number: int
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Nothing happened for a while; the task uses it to send a heartbeat during a slow page."""
+
+
+Event = Opened | PageDone | PageFailed | Waiting
+
+
+@dataclass
+class ParseRequest:
+    job_id: str
+    path: str
+    file_type: str
+    size: int
+    sha256: str
+    storage_root: str
+    max_pages: int
+    options: dict[str, Any] = field(default_factory=dict)
+    password: str | None = None
+
+    def message(self, indices: Sequence[int] | None) -> dict[str, Any]:
+        return {**self.__dict__, "indices": list(indices) if indices is not None else None}
+
+
+class ChildDied(Exception):
+    """The child process ended or stopped answering."""
+
+
+class ParseChild:
+    """One warm parse process. Killed, not asked, when it must stop."""
+
+    def __init__(self, command: Sequence[str] = CHILD_COMMAND) -> None:
+        self.command = command
+        self.process: asyncio.subprocess.Process | None = None
+        self.jobs_done = 0
+        self.last_event = 0.0  # monotonic time of the last request or answer: the page timer runs from it
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            *self.command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+        )
+        ready = await self.read(timeout=120)
+        if ready.get("ev") != "ready":
+            raise ChildDied(f"parse process said {ready!r} instead of ready")
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.returncode is None
+
+    async def send(self, message: dict[str, Any]) -> None:
+        assert self.process and self.process.stdin
+        self.process.stdin.write(_encode(message) + b"\n")
+        await self.process.stdin.drain()
+        self.last_event = time.monotonic()
+
+    async def read(self, timeout: float) -> dict[str, Any]:
+        assert self.process and self.process.stdout
+        line = await asyncio.wait_for(self.process.stdout.readline(), timeout)
+        if not line:
+            raise ChildDied(f"parse process exited with {await self.process.wait()}")
+        self.last_event = time.monotonic()
+        return _decode(line)
+
+    async def kill(self) -> None:
+        if self.process and self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+            await self.process.wait()
+
+
+class ChildPool:
+    """Warm parse processes for one worker: PyMuPDF's import costs ~1 s, so a process serves many jobs."""
+
+    def __init__(self, size: int, max_jobs: int, command: Sequence[str] = CHILD_COMMAND) -> None:
+        self.size = size
+        self.max_jobs = max_jobs
+        self.command = command
+        self._idle: list[ParseChild] = []
+
+    async def start(self) -> None:
+        children = [ParseChild(self.command) for _ in range(self.size)]
+        await asyncio.gather(*(c.start() for c in children))
+        self._idle.extend(children)
+
+    async def acquire(self) -> ParseChild:
+        while self._idle:
+            child = self._idle.pop()
+            if child.alive:
+                return child
+        child = ParseChild(self.command)
+        await child.start()
+        return child
+
+    async def release(self, child: ParseChild) -> None:
+        if child.alive and child.jobs_done < self.max_jobs and len(self._idle) < self.size:
+            self._idle.append(child)
+        else:
+            await child.kill()
+
+    async def close(self) -> None:
+        await asyncio.gather(*(c.kill() for c in self._idle))
+        self._idle.clear()
+
+    async def parse(
+        self, request: ParseRequest, *, page_timeout: float, tick: float = 5.0
+    ) -> AsyncIterator[Event]:
+        """Parse `request`, yielding events. A page past `page_timeout` is killed with its process and reported
+        as failed; the parse resumes at the next page in a fresh process. Document-level failures raise
+        DocparseError."""
+        child = await self.acquire()
+        remaining: list[int] | None = None  # 0-based indices still to parse, once known
+        try:
+            await child.send(request.message(None))
+            while True:
+                try:
+                    event = await self._next_event(child, page_timeout, tick)
+                except (TimeoutError, ChildDied) as exc:
+                    if remaining is None:  # still opening the document
+                        raise _open_failure(exc, page_timeout) from None
+                    if not remaining:
+                        raise ChildDied("parse process stopped after the last page") from exc
+                    number = remaining.pop(0) + 1
+                    yield _page_failure(number, exc, page_timeout)
+                    log.warning("page killed", job_id=request.job_id, page=number, reason=type(exc).__name__)
+                    await child.kill()
+                    child = await self.acquire()
+                    await child.send(request.message(remaining))
+                    continue
+                if event is None:
+                    yield Waiting()
+                    continue
+                kind = event["ev"]
+                if kind == "opened":
+                    if remaining is None:
+                        remaining = list(event["indices"])
+                        yield Opened(event["page_count"], [i + 1 for i in remaining])
+                elif kind == "page":
+                    remaining.pop(0)  # type: ignore[union-attr]
+                    yield PageDone(event["number"])
+                elif kind == "page_error":
+                    remaining.pop(0)  # type: ignore[union-attr]
+                    yield PageFailed(event["number"], event["code"], event["message"])
+                elif kind == "done":
+                    child.jobs_done += 1
+                    return
+                elif kind == "error":
+                    child.jobs_done += 1
+                    raise error_for_code(event["code"], event["message"])
+        finally:
+            # Cancelled or failed mid-parse: the process may still be working on our document.
+            if remaining:
+                await child.kill()
+            await self.release(child)
+
+    @staticmethod
+    async def _next_event(child: ParseChild, page_timeout: float, tick: float) -> dict[str, Any] | None:
+        """The child's next event, None after `tick` seconds of silence, TimeoutError past the page timeout."""
+        deadline = child.last_event + page_timeout
+        wait = min(tick, deadline - time.monotonic())
+        if wait <= 0:
+            raise TimeoutError
+        try:
+            event = await child.read(timeout=wait)
+        except TimeoutError:
+            if time.monotonic() >= deadline:
+                raise
+            return None
+        return event
+
+
+def _open_failure(exc: Exception, page_timeout: float) -> DocparseError:
+    if isinstance(exc, TimeoutError):
+        return JobTimeout(f"Opening the document took longer than {page_timeout:g} s; it was stopped.")
+    return Corrupt("The parser crashed while opening the file; it is probably damaged.")
+
+
+def _page_failure(number: int, exc: Exception, page_timeout: float) -> PageFailed:
+    if isinstance(exc, TimeoutError):
+        return PageFailed(number, "page_timeout", f"Page {number} took longer than {page_timeout:g} s and was stopped.")
+    return PageFailed(number, "corrupt", f"The parser crashed on page {number}; the page is probably damaged.")

@@ -1,0 +1,118 @@
+"""The public status of a job: our record merged with SAQ's view, which is the truth when a worker died."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+import msgspec
+from saq import Job, Status
+
+from docparse.errors import WorkerLost
+from docparse.jobs.records import JobRecord
+
+
+class JobState(str, enum.Enum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+TERMINAL_STATES = {JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED}
+
+
+class ErrorInfo(msgspec.Struct):
+    code: str
+    message: str
+
+
+class JobStatus(msgspec.Struct, kw_only=True):
+    job_id: str
+    status: JobState
+    progress: int
+    message: str
+    pages_done: int
+    pages_total: int | None
+    failed_pages: list[int]
+    filename: str
+    file_type: str
+    size: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    expires_at: datetime | None
+    attempts: int
+    queue_position: int | None
+    error: ErrorInfo | None
+
+
+def _time(epoch: float | None) -> datetime | None:
+    return datetime.fromtimestamp(epoch, UTC) if epoch else None
+
+
+def merged_state(record: JobRecord, job: Job | None) -> tuple[JobState, ErrorInfo | None]:
+    """Our own terminal write wins; before it, SAQ knows best whether the job waits, runs or was given up."""
+    own = JobState(record.status)
+    own_error = ErrorInfo(record.error_code, record.error_message or "") if record.error_code else None
+    if own in TERMINAL_STATES or job is None:
+        return own, own_error
+    if job.status in (Status.NEW, Status.QUEUED):
+        return JobState.QUEUED, None
+    if job.status in (Status.ACTIVE, Status.ABORTING):
+        return JobState.PROCESSING, None
+    if job.status == Status.COMPLETE:
+        return JobState.COMPLETED, None
+    if job.status == Status.ABORTED and record.cancel_requested:
+        return JobState.CANCELLED, ErrorInfo("cancelled", "The job was cancelled.")
+    # FAILED or ABORTED without a cancel: the worker died (or SAQ gave up) before our code could say why.
+    lost = WorkerLost()
+    return JobState.FAILED, own_error or ErrorInfo(lost.code, lost.message)
+
+
+def build_status(record: JobRecord, job: Job | None, *, queue_position: int | None, ttl: int) -> JobStatus:
+    state, error = merged_state(record, job)
+    total = record.pages_total
+    handled = record.pages_done + len(record.failed_pages)
+    if state == JobState.COMPLETED:
+        progress = 100
+    elif total:
+        progress = min(99, handled * 100 // total) if state == JobState.PROCESSING else handled * 100 // total
+    else:
+        progress = 0
+    return JobStatus(
+        job_id=record.job_id,
+        status=state,
+        progress=progress,
+        message=_message(state, record, queue_position, error),
+        pages_done=record.pages_done,
+        pages_total=total,
+        failed_pages=[p.number for p in record.failed_pages],
+        filename=record.filename,
+        file_type=record.file_type,
+        size=record.size,
+        created_at=_time(record.created_at),  # type: ignore[arg-type]
+        started_at=_time(record.started_at),
+        finished_at=_time(record.finished_at) if state in TERMINAL_STATES else None,
+        expires_at=_time(record.finished_at + ttl) if state in TERMINAL_STATES and record.finished_at else None,
+        attempts=record.attempts,
+        queue_position=queue_position if state == JobState.QUEUED else None,
+        error=error if state in (JobState.FAILED, JobState.CANCELLED) else None,
+    )
+
+
+def _message(state: JobState, record: JobRecord, position: int | None, error: ErrorInfo | None) -> str:
+    if state == JobState.QUEUED:
+        if position:
+            return f"Queued; {position} job{'s' if position != 1 else ''} ahead"
+        return "Queued; next in line" if position == 0 else "Queued"
+    pages = f"{record.pages_done}/{record.pages_total} pages processed" if record.pages_total else ""
+    failed = f", {len(record.failed_pages)} failed" if record.failed_pages else ""
+    if state == JobState.PROCESSING:
+        return (pages + failed) if pages else "Opening the document"
+    if state == JobState.COMPLETED:
+        return f"Completed: {pages}{failed}" if pages else "Completed"
+    if state == JobState.CANCELLED:
+        return f"Cancelled after {pages}" if pages else "Cancelled"
+    return error.message if error else "Failed"

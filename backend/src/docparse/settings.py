@@ -1,0 +1,56 @@
+"""One place for configuration, read once from the environment (DOCPARSE_* and REDIS_URL)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Every setting, with the environment variable that sets it (see the README's table)."""
+
+    model_config = SettingsConfigDict(env_prefix="DOCPARSE_", extra="ignore", frozen=True)
+
+    # --- services ---
+    redis_url: str = Field(
+        "redis://localhost:6379/0", validation_alias=AliasChoices("REDIS_URL", "DOCPARSE_REDIS_URL")
+    )
+    queue_name: str = "docparse"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    storage_dir: Path = Path(".docparse/storage")
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    worker_concurrency: int = Field(1, ge=1, description="jobs one worker process parses at once")
+
+    # --- limits ---
+    max_upload_mb: int = Field(1024, ge=1)
+    max_pages: int = Field(10_000, ge=1)
+    job_timeout: int = Field(3600, ge=1, description="seconds one attempt of a job may run")
+    page_timeout: float = Field(30.0, gt=0, description="seconds one page may take before it is killed")
+    retries: int = Field(3, ge=1, description="attempts per job when a worker dies under it")
+    result_ttl: int = Field(7 * 24 * 3600, ge=60, description="seconds jobs and results are kept")
+
+    # --- worker tuning ---
+    heartbeat: int = Field(30, ge=2, description="seconds without a sign of life before a job is re-queued")
+    sweep_interval: int = Field(5, ge=1, description="seconds between checks for jobs of dead workers")
+    progress_interval: float = Field(0.25, ge=0, description="minimum seconds between progress writes")
+    child_max_jobs: int = Field(200, ge=1, description="jobs a parse process handles before it is replaced")
+
+    # --- logs ---
+    log_level: str = "INFO"
+    log_json: bool | None = Field(None, description="JSON logs; default: when stderr is not a terminal")
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * MIB
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

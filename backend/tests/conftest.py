@@ -1,0 +1,126 @@
+"""Shared fixtures: settings on a private queue and storage dir, real Redis, real worker processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis as sync_redis
+from litestar.testing import AsyncTestClient
+
+from docparse.app import create_app
+from docparse.settings import Settings
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
+
+
+def make_settings(tmp: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "redis_url": REDIS_URL,
+        "queue_name": f"test-{uuid.uuid4().hex[:10]}",
+        "storage_dir": tmp / "storage",
+        "page_timeout": 10.0,
+        "progress_interval": 0.0,
+        "heartbeat": 10,
+        "log_json": True,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a child process the same settings."""
+    env = dict(os.environ)
+    env.update({
+        "REDIS_URL": settings.redis_url,
+        "DOCPARSE_QUEUE_NAME": settings.queue_name,
+        "DOCPARSE_STORAGE_DIR": str(settings.storage_dir),
+        "DOCPARSE_PAGE_TIMEOUT": str(settings.page_timeout),
+        "DOCPARSE_PROGRESS_INTERVAL": str(settings.progress_interval),
+        "DOCPARSE_HEARTBEAT": str(settings.heartbeat),
+        "DOCPARSE_MAX_UPLOAD_MB": str(settings.max_upload_mb),
+        "DOCPARSE_LOG_JSON": "true",
+    })  # fmt: skip
+    return env
+
+
+def purge_queue(settings: Settings) -> None:
+    """Delete every Redis key of this test queue (SAQ's and ours)."""
+    client = sync_redis.Redis.from_url(settings.redis_url)
+    for pattern in (f"saq:{settings.queue_name}:*", f"saq:job:{settings.queue_name}:*", f"docparse:{settings.queue_name}:*"):
+        keys = list(client.scan_iter(match=pattern, count=1000))
+        if keys:
+            client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Iterator[Settings]:
+    s = make_settings(tmp_path)
+    yield s
+    purge_queue(s)
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
+    async with AsyncTestClient(app=create_app(settings)) as c:
+        yield c
+
+
+class WorkerProcess:
+    """A real `docparse worker` process on the test's queue."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.log_path = Path(settings.storage_dir).parent / f"worker-{uuid.uuid4().hex[:6]}.log"
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "docparse.cli", "worker"], env=settings_env(settings), stderr=log
+            )
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        client = sync_redis.Redis.from_url(self.settings.redis_url)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if client.zcard(f"saq:{self.settings.queue_name}:stats"):
+                client.close()
+                return
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited: {self.log_path.read_text()[-2000:]}")
+            time.sleep(0.05)
+        raise TimeoutError("worker did not report in")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def worker(settings: Settings) -> Iterator[WorkerProcess]:
+    w = WorkerProcess(settings)
+    w.wait_ready()
+    yield w
+    w.stop()
+
+
+async def wait_for_status(client: AsyncTestClient, job_id: str, states: set[str], timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        body = (await client.get(f"/jobs/{job_id}")).json()
+        if body["status"] in states:
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} stayed {body}")
+        await asyncio.sleep(0.05)

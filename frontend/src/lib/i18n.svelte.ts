@@ -1,0 +1,480 @@
+/**
+ * Every piece of UI text, in English and Korean, and the locale-aware formatters.
+ * The locale is picked from navigator.languages, can be switched, and is remembered in localStorage.
+ */
+
+const en = {
+  'app.tagline': 'Parse documents into text, layout, tables and markdown.',
+  'app.skip': 'Skip to content',
+  'nav.label': 'Main',
+  'nav.upload': 'New upload',
+  'nav.history': 'History',
+  'lang.label': 'Language',
+
+  'upload.heading': 'Upload documents',
+  'upload.drop': 'Drop files here',
+  'upload.or': 'or',
+  'upload.choose': 'Choose files',
+  'upload.hint': 'PDF, XPS, EPUB, MOBI, FB2, CBZ, SVG, TXT or images · up to {size} per file · at most {pages} pages',
+  'upload.password': 'Password',
+  'upload.password_hint': 'Only for password-protected PDFs.',
+  'upload.pages': 'Pages',
+  'upload.pages_hint': 'For example 1-3,7. Leave empty for all pages.',
+  'upload.pages_invalid': 'Write pages like 1-3,7 (numbers from 1, ranges with a dash, separated by commas).',
+  'upload.options': 'Also extract',
+  'upload.option.tables': 'Tables (slower)',
+  'upload.option.markdown': 'Markdown (slower)',
+  'upload.submit': 'Upload',
+  'upload.files': 'Files to upload',
+  'upload.state.ready': 'Ready to upload',
+  'upload.state.uploading': 'Uploading… {percent}%',
+  'upload.state.done': 'Uploaded',
+  'upload.state.rejected': 'Not uploaded',
+  'upload.state.error': 'Upload failed',
+  'upload.progress': 'Upload progress of {name}',
+  'upload.remove': 'Remove',
+  'upload.again': 'Upload again',
+  'upload.reject.type':
+    'This file type is not supported. Choose a PDF, XPS, EPUB, MOBI, FB2, CBZ, SVG, text file or an image.',
+  'upload.reject.empty': 'The file is empty.',
+  'upload.reject.size': 'The file is {size}; this server accepts files up to {max}.',
+
+  'jobs.heading': 'Jobs',
+  'jobs.empty': 'Documents you upload appear here with their progress.',
+  'jobs.gone': 'This job no longer exists. It may have expired or been deleted.',
+
+  'status.queued': 'Queued',
+  'status.processing': 'Processing',
+  'status.completed': 'Completed',
+  'status.failed': 'Failed',
+  'status.cancelled': 'Cancelled',
+
+  'job.progress': 'Parsing progress of {name}',
+  'job.pages': '{done}/{total} pages',
+  'job.pages_unknown': '{done} pages',
+  'job.eta': 'about {time} left',
+  'job.queue_position': 'Position {position} in the queue',
+  'job.waiting': 'Waiting for a worker',
+  'job.starting': 'Opening the document…',
+  'job.done': 'Parsed {total} pages in {time}',
+  'job.done_short': 'Parsed {total} pages',
+  'job.partial': '{done} of {total} pages were parsed before it stopped.',
+  'job.failed_pages': 'Pages that could not be parsed: {pages}',
+  'job.attempt': 'Attempt {n}',
+  'job.created': 'Uploaded {date}',
+  'job.expires': 'Kept until {date}',
+  'job.cancel': 'Cancel',
+  'job.retry': 'Retry',
+  'job.delete': 'Delete',
+  'job.open': 'Open',
+  'job.view_result': 'View result',
+  'job.password': 'Document password',
+  'job.server_message': 'Server message: {message}',
+
+  'error.encrypted': 'This PDF is password protected — enter the password and retry.',
+  'error.encrypted.action': 'The password is sent only with this retry.',
+  'error.wrong_password': 'The password is wrong — enter the correct password and retry.',
+  'error.wrong_password.action': 'Passwords are case sensitive.',
+  'error.corrupt': 'The file is damaged and could not be read.',
+  'error.corrupt.action': 'Open it in another program, save or export it again (for example as PDF) and upload the new file.',
+  'error.page_timeout': 'A page took too long to parse and was stopped.',
+  'error.page_timeout.action': 'Retry, or upload the file again with a page range that skips the slow page.',
+  'error.timeout': 'The document took longer to parse than this server allows.',
+  'error.timeout.action': 'Upload it again with a smaller page range, or ask the administrator to raise the time limit.',
+  'error.worker_lost': 'The worker parsing this document stopped unexpectedly.',
+  'error.worker_lost.action': 'Retry — it usually works the second time.',
+  'error.cancelled': 'The job was cancelled.',
+  'error.cancelled.action': 'Retry to parse the document again.',
+  'error.too_many_pages': 'The document has more pages than this server accepts.',
+  'error.too_many_pages.action': 'Upload it again with a page range of at most {max} pages.',
+  'error.internal': 'Something went wrong inside docparse.',
+  'error.internal.action': 'Retry; if it keeps failing, tell the administrator.',
+  'error.unknown': 'Parsing failed.',
+  'error.unknown.action': 'Retry, or upload the file again.',
+
+  'problem.network': 'Cannot reach the server. Check the connection and try again.',
+  'problem.aborted': 'The request was cancelled.',
+  'problem.unknown': 'Something went wrong.',
+  'problem.unauthorized': 'This server needs a valid API key.',
+  'problem.not_found': 'Not found.',
+  'problem.file_too_large': 'The file is larger than this server accepts.',
+  'problem.unsupported_type': 'This file type is not supported.',
+  'problem.empty_file': 'The uploaded file is empty.',
+  'problem.invalid_request': 'The request is not valid.',
+  'problem.too_many_requests': 'Too many requests at once. Wait a moment and try again.',
+  'problem.server': 'The server had a problem (HTTP {status}). Try again later.',
+  'problem.http': 'The request failed (HTTP {status}).',
+  'problem.retry_after': 'Try again in {seconds} s.',
+
+  'auth.title': 'API key required',
+  'auth.body': 'This server asks for an API key. It is kept in this browser only.',
+  'auth.rejected': 'That key was not accepted. Check it and try again.',
+  'auth.key': 'API key',
+  'auth.save': 'Save key',
+  'auth.dismiss': 'Not now',
+  'auth.forget': 'Forget API key',
+
+  'history.heading': 'History',
+  'history.filter': 'Status',
+  'history.all': 'All',
+  'history.refresh': 'Refresh',
+  'history.more': 'Load more',
+  'history.empty': 'No jobs yet.',
+  'history.empty_filtered': 'No jobs with this status.',
+  'history.loading': 'Loading…',
+  'history.deleted': '{name} was deleted.',
+
+  'viewer.heading': 'Result',
+  'viewer.partial': 'The job is not complete: showing the pages parsed so far.',
+  'viewer.not_ready': 'The result is not available yet.',
+  'viewer.document': 'Document',
+  'viewer.meta.title': 'Title',
+  'viewer.meta.author': 'Author',
+  'viewer.meta.subject': 'Subject',
+  'viewer.meta.keywords': 'Keywords',
+  'viewer.meta.creator': 'Creator',
+  'viewer.meta.producer': 'Producer',
+  'viewer.meta.creation_date': 'Created',
+  'viewer.meta.modification_date': 'Modified',
+  'viewer.meta.file_type': 'Type',
+  'viewer.meta.size': 'Size',
+  'viewer.meta.page_count': 'Pages',
+  'viewer.meta.encrypted': 'Encrypted',
+  'viewer.meta.sha256': 'SHA-256',
+  'viewer.yes': 'Yes',
+  'viewer.no': 'No',
+  'viewer.outline': 'Outline',
+  'viewer.outline_empty': 'This document has no outline.',
+  'viewer.outline_entry': '{title}, page {page}',
+  'viewer.downloads': 'Download',
+  'viewer.download.json': 'JSON',
+  'viewer.download.markdown': 'Markdown',
+  'viewer.download.text': 'Text',
+  'viewer.download_label': 'Download the result as {format}',
+  'viewer.pages': 'Pages',
+  'viewer.goto': 'Go to page',
+  'viewer.go': 'Go',
+  'viewer.boxes': 'Boxes',
+  'viewer.kind.blocks': 'Blocks',
+  'viewer.kind.links': 'Links',
+  'viewer.kind.images': 'Images',
+  'viewer.kind.tables': 'Tables',
+  'viewer.page': 'Page {n}',
+  'viewer.page_loading': 'Loading page {n}…',
+  'viewer.page_pending': 'This page is not parsed yet.',
+  'viewer.page_missing': 'This page was not parsed.',
+  'viewer.page_failed': 'This page could not be parsed.',
+  'viewer.page_error': 'The page could not be loaded: {message}',
+  'viewer.page_image': 'Page {n} as rendered',
+  'viewer.overlay': 'Parsed regions of page {n}',
+  'viewer.stats': '{chars} characters · {blocks} blocks · {links} links · {images} images · {tables} tables',
+  'viewer.text': 'Text',
+  'viewer.markdown': 'Markdown',
+  'viewer.tables': 'Tables',
+  'viewer.table': 'Table {i}: {rows} × {cols}',
+  'viewer.no_text': 'This page has no text.',
+  'viewer.markdown_source': 'Show markdown source',
+  'viewer.retry_load': 'Try again',
+
+  'jobpage.back': 'All jobs',
+  'jobpage.loading': 'Loading the job…',
+} as const;
+
+export type MessageKey = keyof typeof en;
+type Dictionary = Record<MessageKey, string>;
+
+const ko: Dictionary = {
+  'app.tagline': '문서를 텍스트, 레이아웃, 표, 마크다운으로 변환합니다.',
+  'app.skip': '본문으로 건너뛰기',
+  'nav.label': '주 메뉴',
+  'nav.upload': '새 업로드',
+  'nav.history': '기록',
+  'lang.label': '언어',
+
+  'upload.heading': '문서 업로드',
+  'upload.drop': '여기에 파일을 끌어다 놓으세요',
+  'upload.or': '또는',
+  'upload.choose': '파일 선택',
+  'upload.hint': 'PDF, XPS, EPUB, MOBI, FB2, CBZ, SVG, TXT, 이미지 · 파일당 최대 {size} · 최대 {pages}페이지',
+  'upload.password': '비밀번호',
+  'upload.password_hint': '암호로 보호된 PDF에만 필요합니다.',
+  'upload.pages': '페이지',
+  'upload.pages_hint': '예: 1-3,7. 비워 두면 모든 페이지를 처리합니다.',
+  'upload.pages_invalid': '1-3,7처럼 입력하세요 (1부터 시작하는 번호, 범위는 하이픈, 구분은 쉼표).',
+  'upload.options': '추가 추출',
+  'upload.option.tables': '표 (느림)',
+  'upload.option.markdown': '마크다운 (느림)',
+  'upload.submit': '업로드',
+  'upload.files': '업로드할 파일',
+  'upload.state.ready': '업로드 준비됨',
+  'upload.state.uploading': '업로드 중… {percent}%',
+  'upload.state.done': '업로드됨',
+  'upload.state.rejected': '업로드하지 않음',
+  'upload.state.error': '업로드 실패',
+  'upload.progress': '{name} 업로드 진행률',
+  'upload.remove': '제거',
+  'upload.again': '다시 업로드',
+  'upload.reject.type':
+    '지원하지 않는 파일 형식입니다. PDF, XPS, EPUB, MOBI, FB2, CBZ, SVG, 텍스트 파일 또는 이미지를 선택하세요.',
+  'upload.reject.empty': '빈 파일입니다.',
+  'upload.reject.size': '파일 크기가 {size}입니다. 이 서버는 {max}까지 받습니다.',
+
+  'jobs.heading': '작업',
+  'jobs.empty': '업로드한 문서와 진행 상황이 여기에 표시됩니다.',
+  'jobs.gone': '이 작업은 더 이상 없습니다. 만료되었거나 삭제되었을 수 있습니다.',
+
+  'status.queued': '대기 중',
+  'status.processing': '처리 중',
+  'status.completed': '완료',
+  'status.failed': '실패',
+  'status.cancelled': '취소됨',
+
+  'job.progress': '{name} 처리 진행률',
+  'job.pages': '{done}/{total} 페이지',
+  'job.pages_unknown': '{done} 페이지',
+  'job.eta': '약 {time} 남음',
+  'job.queue_position': '대기열 {position}번째',
+  'job.waiting': '작업자를 기다리는 중',
+  'job.starting': '문서를 여는 중…',
+  'job.done': '{total}페이지를 {time} 만에 처리했습니다',
+  'job.done_short': '{total}페이지를 처리했습니다',
+  'job.partial': '중단되기 전에 {total}페이지 중 {done}페이지를 처리했습니다.',
+  'job.failed_pages': '처리하지 못한 페이지: {pages}',
+  'job.attempt': '{n}번째 시도',
+  'job.created': '{date} 업로드',
+  'job.expires': '{date}까지 보관',
+  'job.cancel': '취소',
+  'job.retry': '다시 시도',
+  'job.delete': '삭제',
+  'job.open': '열기',
+  'job.view_result': '결과 보기',
+  'job.password': '문서 비밀번호',
+  'job.server_message': '서버 메시지: {message}',
+
+  'error.encrypted': '암호로 보호된 PDF입니다 — 비밀번호를 입력하고 다시 시도하세요.',
+  'error.encrypted.action': '비밀번호는 이번 재시도에만 전송됩니다.',
+  'error.wrong_password': '비밀번호가 틀렸습니다 — 올바른 비밀번호를 입력하고 다시 시도하세요.',
+  'error.wrong_password.action': '비밀번호는 대소문자를 구분합니다.',
+  'error.corrupt': '파일이 손상되어 읽을 수 없습니다.',
+  'error.corrupt.action': '다른 프로그램에서 열어 다시 저장하거나 PDF 등으로 내보낸 뒤 새 파일을 업로드하세요.',
+  'error.page_timeout': '한 페이지의 처리 시간이 너무 길어 중단되었습니다.',
+  'error.page_timeout.action': '다시 시도하거나, 느린 페이지를 건너뛰는 페이지 범위로 다시 업로드하세요.',
+  'error.timeout': '문서 처리 시간이 서버 허용 시간을 넘었습니다.',
+  'error.timeout.action': '더 작은 페이지 범위로 다시 업로드하거나, 관리자에게 시간 제한을 늘려 달라고 요청하세요.',
+  'error.worker_lost': '이 문서를 처리하던 작업자가 예기치 않게 중단되었습니다.',
+  'error.worker_lost.action': '다시 시도하세요 — 보통 두 번째에는 성공합니다.',
+  'error.cancelled': '작업이 취소되었습니다.',
+  'error.cancelled.action': '다시 시도하면 문서를 다시 처리합니다.',
+  'error.too_many_pages': '문서의 페이지 수가 서버 허용치를 넘습니다.',
+  'error.too_many_pages.action': '최대 {max}페이지 범위를 지정해 다시 업로드하세요.',
+  'error.internal': 'docparse 내부에서 문제가 발생했습니다.',
+  'error.internal.action': '다시 시도하세요. 계속 실패하면 관리자에게 알려 주세요.',
+  'error.unknown': '처리에 실패했습니다.',
+  'error.unknown.action': '다시 시도하거나 파일을 다시 업로드하세요.',
+
+  'problem.network': '서버에 연결할 수 없습니다. 연결을 확인하고 다시 시도하세요.',
+  'problem.aborted': '요청이 취소되었습니다.',
+  'problem.unknown': '문제가 발생했습니다.',
+  'problem.unauthorized': '이 서버는 유효한 API 키가 필요합니다.',
+  'problem.not_found': '찾을 수 없습니다.',
+  'problem.file_too_large': '파일이 서버가 받을 수 있는 크기보다 큽니다.',
+  'problem.unsupported_type': '지원하지 않는 파일 형식입니다.',
+  'problem.empty_file': '업로드한 파일이 비어 있습니다.',
+  'problem.invalid_request': '요청이 올바르지 않습니다.',
+  'problem.too_many_requests': '요청이 너무 많습니다. 잠시 후 다시 시도하세요.',
+  'problem.server': '서버에 문제가 있습니다 (HTTP {status}). 잠시 후 다시 시도하세요.',
+  'problem.http': '요청에 실패했습니다 (HTTP {status}).',
+  'problem.retry_after': '{seconds}초 후에 다시 시도하세요.',
+
+  'auth.title': 'API 키 필요',
+  'auth.body': '이 서버는 API 키를 요구합니다. 키는 이 브라우저에만 저장됩니다.',
+  'auth.rejected': '키가 받아들여지지 않았습니다. 확인하고 다시 입력하세요.',
+  'auth.key': 'API 키',
+  'auth.save': '키 저장',
+  'auth.dismiss': '나중에',
+  'auth.forget': 'API 키 삭제',
+
+  'history.heading': '기록',
+  'history.filter': '상태',
+  'history.all': '전체',
+  'history.refresh': '새로 고침',
+  'history.more': '더 보기',
+  'history.empty': '아직 작업이 없습니다.',
+  'history.empty_filtered': '이 상태의 작업이 없습니다.',
+  'history.loading': '불러오는 중…',
+  'history.deleted': '{name}을(를) 삭제했습니다.',
+
+  'viewer.heading': '결과',
+  'viewer.partial': '작업이 끝나지 않았습니다: 지금까지 처리된 페이지를 표시합니다.',
+  'viewer.not_ready': '아직 결과가 없습니다.',
+  'viewer.document': '문서',
+  'viewer.meta.title': '제목',
+  'viewer.meta.author': '작성자',
+  'viewer.meta.subject': '주제',
+  'viewer.meta.keywords': '키워드',
+  'viewer.meta.creator': '작성 프로그램',
+  'viewer.meta.producer': 'PDF 생성기',
+  'viewer.meta.creation_date': '만든 날짜',
+  'viewer.meta.modification_date': '수정한 날짜',
+  'viewer.meta.file_type': '형식',
+  'viewer.meta.size': '크기',
+  'viewer.meta.page_count': '페이지 수',
+  'viewer.meta.encrypted': '암호화',
+  'viewer.meta.sha256': 'SHA-256',
+  'viewer.yes': '예',
+  'viewer.no': '아니요',
+  'viewer.outline': '목차',
+  'viewer.outline_empty': '이 문서에는 목차가 없습니다.',
+  'viewer.outline_entry': '{title}, {page}페이지',
+  'viewer.downloads': '다운로드',
+  'viewer.download.json': 'JSON',
+  'viewer.download.markdown': '마크다운',
+  'viewer.download.text': '텍스트',
+  'viewer.download_label': '결과를 {format} 형식으로 다운로드',
+  'viewer.pages': '페이지',
+  'viewer.goto': '페이지로 이동',
+  'viewer.go': '이동',
+  'viewer.boxes': '상자 표시',
+  'viewer.kind.blocks': '블록',
+  'viewer.kind.links': '링크',
+  'viewer.kind.images': '이미지',
+  'viewer.kind.tables': '표',
+  'viewer.page': '{n}페이지',
+  'viewer.page_loading': '{n}페이지를 불러오는 중…',
+  'viewer.page_pending': '이 페이지는 아직 처리되지 않았습니다.',
+  'viewer.page_missing': '이 페이지는 처리되지 않았습니다.',
+  'viewer.page_failed': '이 페이지는 처리하지 못했습니다.',
+  'viewer.page_error': '페이지를 불러오지 못했습니다: {message}',
+  'viewer.page_image': '{n}페이지 렌더링',
+  'viewer.overlay': '{n}페이지에서 인식된 영역',
+  'viewer.stats': '글자 {chars}개 · 블록 {blocks}개 · 링크 {links}개 · 이미지 {images}개 · 표 {tables}개',
+  'viewer.text': '텍스트',
+  'viewer.markdown': '마크다운',
+  'viewer.tables': '표',
+  'viewer.table': '표 {i}: {rows} × {cols}',
+  'viewer.no_text': '이 페이지에는 텍스트가 없습니다.',
+  'viewer.markdown_source': '마크다운 원문 보기',
+  'viewer.retry_load': '다시 불러오기',
+
+  'jobpage.back': '모든 작업',
+  'jobpage.loading': '작업을 불러오는 중…',
+};
+
+export type Locale = 'en' | 'ko';
+
+export const LOCALES: readonly { code: Locale; name: string }[] = [
+  { code: 'en', name: 'English' },
+  { code: 'ko', name: '한국어' },
+];
+
+const DICTIONARIES: Record<Locale, Dictionary> = { en, ko };
+const STORAGE_KEY = 'docparse.locale';
+
+type Params = Record<string, string | number>;
+
+/** The first supported language among the browser's preferred ones; English otherwise. */
+export function detectLocale(languages: readonly string[] = browserLanguages()): Locale {
+  for (const language of languages) {
+    const base = language.toLowerCase().split('-')[0];
+    if (base === 'ko' || base === 'en') return base;
+  }
+  return 'en';
+}
+
+function browserLanguages(): readonly string[] {
+  if (typeof navigator === 'undefined') return [];
+  return navigator.languages?.length ? navigator.languages : [navigator.language];
+}
+
+function storedLocale(): Locale | null {
+  try {
+    const value = globalThis.localStorage?.getItem(STORAGE_KEY);
+    return value === 'en' || value === 'ko' ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+export class I18n {
+  locale = $state<Locale>('en');
+
+  constructor(locale: Locale = storedLocale() ?? detectLocale()) {
+    this.locale = locale;
+    this.#applyToDocument();
+  }
+
+  /** The text for `key` in the current locale, with `{name}` placeholders filled from `params`. */
+  t = (key: MessageKey, params?: Params): string => {
+    const template = DICTIONARIES[this.locale][key] ?? en[key] ?? key;
+    if (!params) return template;
+    return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
+      name in params ? this.#formatParam(params[name]) : whole,
+    );
+  };
+
+  has(key: string): key is MessageKey {
+    return key in en;
+  }
+
+  set(locale: Locale): void {
+    this.locale = locale;
+    try {
+      globalThis.localStorage?.setItem(STORAGE_KEY, locale);
+    } catch {
+      // private mode: the choice lasts for this page only
+    }
+    this.#applyToDocument();
+  }
+
+  number(value: number, options?: Intl.NumberFormatOptions): string {
+    return new Intl.NumberFormat(this.locale, options).format(value);
+  }
+
+  /** 1536 → "1.5 KB" (decimal units, as file managers show them). */
+  bytes(value: number): string {
+    const units = ['byte', 'kilobyte', 'megabyte', 'gigabyte', 'terabyte'] as const;
+    let amount = value;
+    let unit = 0;
+    while (amount >= 1000 && unit < units.length - 1) {
+      amount /= 1000;
+      unit += 1;
+    }
+    return this.number(amount, {
+      style: 'unit',
+      unit: units[unit],
+      unitDisplay: unit === 0 ? 'long' : 'short',
+      maximumFractionDigits: amount < 10 && unit > 0 ? 1 : 0,
+    });
+  }
+
+  /** 83 → "1 min 23 sec" / "1분 23초". */
+  duration(seconds: number): string {
+    const total = Math.max(0, Math.round(seconds));
+    const hours = Math.floor(total / 3600);
+    const minutes = Math.floor((total % 3600) / 60);
+    const secs = total % 60;
+    const part = (value: number, unit: 'hour' | 'minute' | 'second') =>
+      this.number(value, { style: 'unit', unit, unitDisplay: 'short' });
+    if (hours > 0) return minutes > 0 ? `${part(hours, 'hour')} ${part(minutes, 'minute')}` : part(hours, 'hour');
+    if (minutes > 0) return secs > 0 && minutes < 10 ? `${part(minutes, 'minute')} ${part(secs, 'second')}` : part(minutes, 'minute');
+    return part(secs, 'second');
+  }
+
+  /** An ISO 8601 timestamp in the reader's time zone. */
+  date(iso: string | null | undefined): string {
+    if (!iso) return '';
+    const date = new Date(iso);
+    if (Number.isNaN(date.getTime())) return iso;
+    return new Intl.DateTimeFormat(this.locale, { dateStyle: 'medium', timeStyle: 'short' }).format(date);
+  }
+
+  #formatParam(value: string | number): string {
+    return typeof value === 'number' ? this.number(value) : value;
+  }
+
+  #applyToDocument(): void {
+    if (typeof document !== 'undefined') document.documentElement.lang = this.locale;
+  }
+}
+
+export const i18n = new I18n();

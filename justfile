@@ -1,0 +1,88 @@
+# docparse — `just --list` shows every recipe.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+export REDIS_URL := env("REDIS_URL", "redis://localhost:6379/0")
+export DOCPARSE_PORT := env("DOCPARSE_PORT", "8080")
+
+# uv from PATH, or the one `setup` installs with pip
+uv := if `command -v uv || true` == "" { "python3 -m uv" } else { "uv" }
+
+# List the recipes
+default:
+    @just --list
+
+# Install what is missing: uv, the backend's locked dependencies, the front end's packages
+setup:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if ! command -v uv >/dev/null && ! python3 -m uv --version >/dev/null 2>&1; then
+        echo "installing uv with pip" >&2
+        python3 -m pip install --quiet uv
+    fi
+    (cd backend && {{uv}} sync --frozen --quiet)
+    if [ -f frontend/package.json ]; then
+        if ! command -v npm >/dev/null; then echo "npm (Node.js 20+) is needed for the front end" >&2; exit 1; fi
+        stamp=frontend/node_modules/.package-lock.json
+        if [ ! -f "$stamp" ] || [ frontend/package-lock.json -nt "$stamp" ]; then
+            (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
+        fi
+    fi
+
+# Make sure Redis answers at REDIS_URL; start a local redis-server (data in .docparse/redis) when none does
+redis:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    ping() { (cd backend && {{uv}} run --frozen python -c 'import os,redis; redis.Redis.from_url(os.environ["REDIS_URL"], socket_timeout=1).ping()') >/dev/null 2>&1; }
+    if ping; then exit 0; fi
+    read -r host port < <(cd backend && {{uv}} run --frozen python -c 'import os,urllib.parse as u; p=u.urlparse(os.environ["REDIS_URL"]); print(p.hostname or "localhost", p.port or 6379)')
+    if [[ "$host" != "localhost" && "$host" != "127.0.0.1" && "$host" != "::1" ]]; then
+        echo "Redis does not answer at $REDIS_URL (a remote host, so it is not started here)." >&2; exit 1
+    fi
+    if ! command -v redis-server >/dev/null; then
+        echo "Redis does not answer at $REDIS_URL and redis-server is not installed." >&2
+        echo "Install it (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis) or set REDIS_URL." >&2
+        exit 1
+    fi
+    mkdir -p .docparse/redis
+    echo "starting redis-server on port $port (data in .docparse/redis)" >&2
+    redis-server --port "$port" --bind 127.0.0.1 --dir "$PWD/.docparse/redis" --appendonly yes \
+        --daemonize yes --pidfile "$PWD/.docparse/redis/redis.pid" --logfile "$PWD/.docparse/redis/redis.log"
+    for _ in $(seq 50); do ping && exit 0; sleep 0.1; done
+    echo "redis-server did not start; see .docparse/redis/redis.log" >&2; exit 1
+
+# Build the web UI into frontend/dist when it is missing or older than its sources
+frontend-build: setup
+    #!/usr/bin/env bash
+    set -euo pipefail
+    [ -f frontend/package.json ] || exit 0
+    if [ ! -f frontend/dist/index.html ] || [ -n "$(find frontend/src frontend/index.html frontend/package-lock.json -newer frontend/dist/index.html 2>/dev/null | head -1)" ]; then
+        (cd frontend && npm run build)
+    fi
+
+# Run the API on DOCPARSE_PORT and DOCPARSE_WORKERS workers in the foreground; Ctrl-C stops them all
+dev: setup redis frontend-build
+    cd backend && {{uv}} run --frozen docparse dev
+
+# Run every test suite
+test: setup redis
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cd backend
+    set +e; {{uv}} run --frozen pytest; rc=$?; set -e
+    # pytest's 5 means it collected nothing: for us that is a broken suite, not a pass.
+    if [ "$rc" -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi
+    [ "$rc" -eq 0 ] || exit "$rc"
+    cd ..
+    if [ -f frontend/package.json ]; then
+        (cd frontend && npm run check && npm test)
+    fi
+
+# Lint and check formatting
+lint: setup
+    cd backend && {{uv}} run --frozen ruff check . && {{uv}} run --frozen ruff format --check .
+    if [ -f frontend/package.json ]; then cd frontend && npm run check; fi
+
+# Format the backend code
+fmt: setup
+    cd backend && {{uv}} run --frozen ruff check --fix . && {{uv}} run --frozen ruff format .
