@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.static_files import create_static_files_router
 from litestar_saq import SAQConfig, SAQPlugin
 
 from docparse.api.controllers import HealthController, JobController, UploadController
@@ -47,8 +49,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             use_server_lifespan=False,
         )
     )
+    handlers: list[Any] = [UploadController, JobController, HealthController]
+    if (settings.frontend_dir / "index.html").is_file():
+        handlers.append(
+            create_static_files_router(
+                path="/", directories=[settings.frontend_dir], html_mode=True, include_in_schema=False, name="ui"
+            )
+        )
     return Litestar(
-        route_handlers=[UploadController, JobController, HealthController],
+        route_handlers=handlers,
         dependencies={"jobs": Provide(provide_jobs, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         plugins=[saq],

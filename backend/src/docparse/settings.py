@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     progress_interval: float = Field(0.25, ge=0, description="minimum seconds between progress writes")
     child_max_jobs: int = Field(200, ge=1, description="jobs a parse process handles before it is replaced")
 
+    frontend_dir: Path = Field(
+        Path(__file__).resolve().parents[3] / "frontend" / "dist",
+        description="the built web UI served at /; not served when the folder is missing",
+    )
+
     # --- logs ---
     log_level: str = "INFO"
     log_json: bool | None = Field(None, description="JSON logs; default: when stderr is not a terminal")

@@ -1,0 +1,77 @@
+"""Every robustness file of the shared corpus through the real, killable parse process: each ends in pages or a
+typed error within the page timeout, and the process that parses them is never lost."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from docparse.errors import DocparseError
+from docparse.filetypes import detect_type
+from docparse.jobs.runner import ChildPool, Opened, PageDone, PageFailed, ParseRequest, Waiting
+from docparse.storage import LocalStorage
+from tests.corpus import CORPUS_DIR, MISSING_REASON, load_manifest
+
+ENTRIES = [e for e in load_manifest() if e["set"] == "robustness"]
+if not ENTRIES:
+    pytest.skip(MISSING_REASON, allow_module_level=True)
+
+PAGE_TIMEOUT = 20.0  # generous: the corpus notes some pages take seconds
+
+
+@pytest.fixture(scope="module")
+async def pool() -> AsyncIterator[ChildPool]:
+    p = ChildPool(size=1, max_jobs=100)
+    await p.start()
+    yield p
+    await p.close()
+
+
+@pytest.fixture(scope="module")
+def storage(tmp_path_factory: pytest.TempPathFactory) -> LocalStorage:
+    s = LocalStorage(tmp_path_factory.mktemp("robustness"))
+    s.ensure()
+    return s
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e["path"] for e in ENTRIES])
+async def test_robustness_file_ends_typed(entry: dict, pool: ChildPool, storage: LocalStorage) -> None:
+    path = CORPUS_DIR / entry["path"]
+    data = path.read_bytes()
+    file_type = detect_type(data[:65536])
+    if file_type is None:
+        assert entry["expect"] != "ok", "a file that must parse was not recognised"
+        return  # the API answers 415 unsupported_type: a typed refusal
+    job_id = str(uuid.uuid4())
+    request = ParseRequest(
+        job_id=job_id, path=str(path), file_type=file_type, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
+        storage_root=str(storage.root), max_pages=100_000, password=entry["user_password"],
+    )  # fmt: skip
+    opened, done, failed = None, [], []
+    try:
+        async for event in pool.parse(request, page_timeout=PAGE_TIMEOUT):
+            if isinstance(event, Opened):
+                opened = event
+            elif isinstance(event, PageDone):
+                done.append(event.number)
+            elif isinstance(event, PageFailed):
+                failed.append(event)
+            else:
+                assert isinstance(event, Waiting)
+    except DocparseError as exc:
+        assert entry["expect"] != "ok", f"expected to parse, got {exc.code}: {exc.message}"
+        assert exc.code != "internal" and exc.message
+        return
+    finally:
+        storage.delete_job(job_id)
+    assert opened is not None
+    assert entry["expect"] != "error" or not done, "a file that cannot be opened produced pages"
+    if entry["expect"] == "ok":
+        assert not failed, failed
+        if entry["pages"] is not None:
+            assert opened.page_count == entry["pages"]
+        assert len(done) == opened.page_count
