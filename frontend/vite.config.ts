@@ -7,7 +7,8 @@ import { defineConfig, loadEnv } from 'vite';
 const API_PATHS = ['/upload', '/jobs', '/config', '/health', '/ready', '/monitor', '/schema', '/metrics'];
 
 export default defineConfig(({ mode }) => {
-  const env = { ...loadEnv(mode, process.cwd(), ''), ...process.env };
+  // with no prefix filter, loadEnv returns .env files overlaid with the process environment
+  const env = loadEnv(mode, '.', '');
   const target = env.VITE_API_URL || `http://localhost:${env.DOCPARSE_PORT || '8080'}`;
   const proxy = Object.fromEntries(API_PATHS.map((path) => [path, { target, changeOrigin: true }]));
 
@@ -16,7 +17,7 @@ export default defineConfig(({ mode }) => {
     plugins: [svelte(), svelteTesting()],
     server: { proxy },
     preview: { proxy },
-    build: { outDir: 'dist', emptyOutDir: true, sourcemap: true },
+    build: { outDir: 'dist', emptyOutDir: true },
     test: {
       environment: 'jsdom',
       include: ['src/**/*.test.ts'],

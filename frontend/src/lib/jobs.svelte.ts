@@ -93,6 +93,19 @@ export class JobsStore implements JobActions {
     this.session = [accepted.job_id, ...this.session.filter((id) => id !== accepted.job_id)];
   }
 
+  /** Brings back this session's list after a reload: each job is fetched again; jobs gone meanwhile are dropped. */
+  restore(ids: readonly string[]): void {
+    this.session = [...new Set(ids)];
+    for (const id of this.session) {
+      if (this.#jobs.has(id)) continue;
+      this.refresh(id)
+        .then((job) => {
+          if (!job) this.dismiss(id);
+        })
+        .catch(() => undefined);
+    }
+  }
+
   /** Removes a job from this session's list (the job itself stays on the server). */
   dismiss(id: string): void {
     this.session = this.session.filter((other) => other !== id);
@@ -201,6 +214,8 @@ export class JobsStore implements JobActions {
 
   #stream(id: string, watch: Watch, Source: typeof EventSource): void {
     const source = new Source(this.#api.eventsUrl(id));
+    // show something at once even if the stream only speaks on the next change
+    if (!this.#jobs.has(id)) void this.refresh(id).catch(() => undefined);
     this.#openStreams += 1;
     let open = true;
     const stop = () => {

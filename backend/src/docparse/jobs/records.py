@@ -39,7 +39,6 @@ class JobRecord(msgspec.Struct, kw_only=True):
 
 
 _JSON_FIELDS = {"options", "failed_pages"}
-_decode_record = msgspec.json.Decoder(JobRecord)
 
 
 def _to_hash(values: dict[str, Any]) -> dict[str, str]:
@@ -56,7 +55,7 @@ def _to_hash(values: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def _from_hash(raw: dict[bytes, bytes]) -> JobRecord:
+def record_from_hash(raw: dict[bytes, bytes]) -> JobRecord:
     values: dict[str, Any] = {}
     for key, value in raw.items():
         name, text = key.decode(), value.decode()
@@ -94,7 +93,7 @@ class RecordStore:
 
     async def get(self, job_id: str) -> JobRecord | None:
         raw = await self.redis.hgetall(self.key(job_id))
-        return _from_hash(raw) if raw else None
+        return record_from_hash(raw) if raw else None
 
     async def password(self, job_id: str) -> str | None:
         value = await self.redis.hget(self.key(job_id), "password")

@@ -11,7 +11,7 @@ from saq.queue.redis import RedisQueue
 
 from docparse.errors import JobNotFound, JobNotReady
 from docparse.jobs.queue import enqueue_parse
-from docparse.jobs.records import JobRecord, RecordStore
+from docparse.jobs.records import JobRecord, RecordStore, record_from_hash
 from docparse.pageranges import parse_page_ranges
 from docparse.jobs.status import JobState, JobStatus, build_status
 from docparse.settings import Settings
@@ -51,14 +51,18 @@ class JobService:
         return await self.status(upload.job_id)
 
     async def status(self, job_id: str) -> JobStatus:
-        record = await self.records.get(job_id)
-        if record is None:
+        # One transaction, so our record and SAQ's job are read at the same instant (a fast job can finish
+        # between two separate reads, and the merge would then see SAQ's "complete" beside a stale record).
+        saq_id = self.queue.job_id(job_id)
+        async with self.queue.redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(self.records.key(job_id))
+            pipe.get(saq_id)
+            pipe.lpos(self.queue.namespace("queued"), saq_id)  # BLMOVE takes from the left: index = jobs ahead
+            raw_record, raw_job, position = await pipe.execute()
+        if not raw_record:
             raise JobNotFound()
-        job = await self.queue.job(job_id)
-        position = None
-        if job is not None and record.status == "queued":
-            # BLMOVE takes from the left, so the index is the number of jobs ahead.
-            position = await self.queue.redis.lpos(self.queue.namespace("queued"), job.id)
+        record = record_from_hash(raw_record)
+        job = self.queue.deserialize(raw_job)
         return build_status(record, job, queue_position=position, ttl=self.settings.result_ttl)
 
     async def completed_status(self, job_id: str) -> JobStatus:

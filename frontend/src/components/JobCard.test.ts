@@ -1,0 +1,128 @@
+import { render, screen, within } from '@testing-library/svelte';
+import userEvent from '@testing-library/user-event';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ApiError } from '../lib/api/problem';
+import type { Job } from '../lib/api/types';
+import { i18n } from '../lib/i18n.svelte';
+import type { JobActions } from '../lib/jobs.svelte';
+import { makeJob } from '../test/fixtures';
+import JobCard from './JobCard.svelte';
+
+function setup(job: Job) {
+  const actions = {
+    cancel: vi.fn<JobActions['cancel']>(async () => undefined),
+    retry: vi.fn<JobActions['retry']>(async () => undefined),
+  };
+  const view = render(JobCard, { job, actions });
+  return { actions, view, user: userEvent.setup() };
+}
+
+describe('JobCard', () => {
+  beforeEach(() => i18n.set('en'));
+  afterEach(() => vi.useRealTimers());
+
+  it('shows a queued job with its queue position and a Cancel button', async () => {
+    const { actions, user } = setup(makeJob({ status: 'queued', queue_position: 3 }));
+    const card = screen.getByRole('article', { name: 'report.pdf' });
+    expect(within(card).getByText('Queued')).toBeInTheDocument();
+    expect(within(card).getByText('Position 3 in the queue')).toBeInTheDocument();
+    expect(within(card).getByText(/PDF/)).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Retry' })).not.toBeInTheDocument();
+
+    await user.click(screen.getByRole('button', { name: 'Cancel' }));
+    expect(actions.cancel).toHaveBeenCalledWith(makeJob().job_id);
+  });
+
+  it('shows a processing job as "4/10 pages" with a progress bar and an ETA', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2025-01-02T03:05:05Z'));
+    setup(
+      makeJob({
+        status: 'processing',
+        progress: 40,
+        pages_done: 4,
+        pages_total: 10,
+        started_at: '2025-01-02T03:04:45Z', // 20 s for 4 pages → 30 s for the 6 left
+      }),
+    );
+    const bar = screen.getByRole('progressbar', { name: 'Parsing progress of report.pdf' });
+    expect(bar).toHaveAttribute('value', '40');
+    expect(bar).toHaveAttribute('aria-valuetext', '4/10 pages');
+    expect(screen.getByText('4/10 pages · about 30 sec left')).toBeInTheDocument();
+    expect(bar.closest('[aria-live="polite"]')).not.toBeNull();
+    expect(screen.getByRole('button', { name: 'Cancel' })).toBeEnabled();
+  });
+
+  it('shows a completed job with a link to its result and no Cancel/Retry', () => {
+    setup(
+      makeJob({
+        status: 'completed',
+        progress: 100,
+        pages_done: 10,
+        pages_total: 10,
+        started_at: '2025-01-02T03:04:05Z',
+        finished_at: '2025-01-02T03:04:17Z',
+      }),
+    );
+    expect(screen.getByText('Completed')).toBeInTheDocument();
+    expect(screen.getByText('Parsed 10 pages in 12 sec')).toBeInTheDocument();
+    expect(screen.getByRole('link', { name: 'View result' })).toHaveAttribute('href', `#/jobs/${makeJob().job_id}`);
+    expect(screen.queryByRole('button', { name: 'Cancel' })).not.toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Retry' })).not.toBeInTheDocument();
+  });
+
+  it('shows a failed job with what to do and retries it', async () => {
+    const { actions, user } = setup(
+      makeJob({ status: 'failed', error: { code: 'corrupt', message: 'cannot open broken document' } }),
+    );
+    expect(screen.getByText('Failed')).toBeInTheDocument();
+    expect(screen.getByText('The file is damaged and could not be read.')).toBeInTheDocument();
+    expect(screen.getByText('Server message: cannot open broken document')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Cancel' })).not.toBeInTheDocument();
+
+    await user.click(screen.getByRole('button', { name: 'Retry' }));
+    expect(actions.retry).toHaveBeenCalledWith(makeJob().job_id, undefined);
+  });
+
+  it('asks for the password of an encrypted PDF and retries with it', async () => {
+    const { actions, user } = setup(
+      makeJob({ status: 'failed', error: { code: 'encrypted', message: 'Document is encrypted' } }),
+    );
+    expect(
+      screen.getByText('This PDF is password protected — enter the password and retry.'),
+    ).toBeInTheDocument();
+    const retry = screen.getByRole('button', { name: 'Retry' });
+    expect(retry).toBeDisabled();
+
+    await user.type(screen.getByLabelText('Document password'), 's3cret');
+    await user.click(retry);
+    expect(actions.retry).toHaveBeenCalledWith(makeJob().job_id, 's3cret');
+  });
+
+  it("shows the server's message when an action fails", async () => {
+    const { actions, user } = setup(makeJob({ status: 'processing', pages_done: 1, pages_total: 2 }));
+    actions.cancel.mockRejectedValueOnce(
+      new ApiError(409, { status: 409, code: 'conflict', detail: 'The job has already finished.' }),
+    );
+    await user.click(screen.getByRole('button', { name: 'Cancel' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('The job has already finished.');
+  });
+
+  it('shows a cancelled job with Retry', async () => {
+    const { actions, user } = setup(
+      makeJob({ status: 'cancelled', pages_done: 2, pages_total: 5, error: { code: 'cancelled', message: 'x' } }),
+    );
+    expect(screen.getByText('Cancelled')).toBeInTheDocument();
+    expect(screen.getByText('The job was cancelled.')).toBeInTheDocument();
+    expect(screen.getByText('2 of 5 pages were parsed before it stopped.')).toBeInTheDocument();
+    await user.click(screen.getByRole('button', { name: 'Retry' }));
+    expect(actions.retry).toHaveBeenCalledOnce();
+  });
+
+  it('updates when the job changes', async () => {
+    const { view } = setup(makeJob({ status: 'queued', queue_position: 1 }));
+    await view.rerender({ job: makeJob({ status: 'processing', pages_done: 1, pages_total: 4, progress: 25 }) });
+    expect(screen.getByText('Processing')).toBeInTheDocument();
+    expect(screen.getByText(/^1\/4 pages/)).toBeInTheDocument();
+  });
+});

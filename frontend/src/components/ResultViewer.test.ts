@@ -1,0 +1,178 @@
+import { render, screen, waitFor, within } from '@testing-library/svelte';
+import userEvent from '@testing-library/user-event';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { ApiClient } from '../lib/api/client';
+import type { DocumentInfo, Page } from '../lib/api/types';
+import { i18n } from '../lib/i18n.svelte';
+import { jsonResponse, makeDocument, makeJob, makePage } from '../test/fixtures';
+import ResultViewer from './ResultViewer.svelte';
+
+const JOB_ID = makeJob().job_id;
+
+/** A fake server for one job: GET /jobs/{id}/document and /jobs/{id}/pages/{n}. */
+function serve(doc: DocumentInfo, pages: Record<number, Page>) {
+  const fetch = vi.fn(async (input: RequestInfo | URL) => {
+    const url = new URL(String(input), 'http://localhost');
+    if (url.pathname === `/jobs/${JOB_ID}/document`) return jsonResponse(doc);
+    const match = /^\/jobs\/[^/]+\/pages\/(\d+)$/.exec(url.pathname);
+    if (match && pages[Number(match[1])]) return jsonResponse(pages[Number(match[1])]);
+    return jsonResponse({ status: 404, title: 'Not Found', code: 'not_found', detail: 'No such page.' }, 404);
+  });
+  vi.stubGlobal('fetch', fetch);
+  return fetch;
+}
+
+function renderViewer(status: 'completed' | 'processing' = 'completed') {
+  const job = makeJob({ status, pages_done: 3, pages_total: 3, progress: 100 });
+  return render(ResultViewer, { job, client: new ApiClient('', null) });
+}
+
+describe('ResultViewer', () => {
+  beforeEach(() => {
+    i18n.set('en');
+    vi.unstubAllGlobals();
+  });
+
+  it('shows the metadata, the outline and the text of each page', async () => {
+    serve(makeDocument(), { 1: makePage(1), 2: makePage(2), 3: makePage(3, { text: 'Results are in.' }) });
+    renderViewer();
+
+    const documentInfo = await screen.findByRole('region', { name: 'Document' });
+    expect(within(documentInfo).getByText('Annual Report 2024')).toBeInTheDocument();
+    expect(within(documentInfo).getByText('Kim Minji')).toBeInTheDocument();
+    expect(within(documentInfo).getByText('LibreOffice')).toBeInTheDocument();
+    expect(within(documentInfo).getByText('ab'.repeat(32))).toBeInTheDocument();
+
+    const outline = screen.getByRole('navigation', { name: 'Outline' });
+    expect(within(outline).getByRole('button', { name: 'Introduction, page 1' })).toBeInTheDocument();
+
+    expect(await screen.findByText('Text of page 1', { selector: 'pre' })).toBeInTheDocument();
+    expect(await screen.findByText('Results are in.', { selector: 'pre' })).toBeInTheDocument();
+    expect(screen.getByRole('region', { name: 'Page 3' })).toBeInTheDocument();
+    expect(screen.getByRole('img', { name: 'Page 1 as rendered' })).toHaveAttribute(
+      'src',
+      expect.stringMatching(new RegExp(`/jobs/${JOB_ID}/pages/1/image\\?width=\\d+$`)),
+    );
+
+    const downloads = screen.getByRole('navigation', { name: 'Download' });
+    expect(within(downloads).getByRole('link', { name: 'Download the result as Markdown' })).toHaveAttribute(
+      'href',
+      `/jobs/${JOB_ID}/result?format=markdown`,
+    );
+  });
+
+  it('jumps to a page when an outline entry is clicked', async () => {
+    serve(makeDocument(), { 1: makePage(1), 2: makePage(2), 3: makePage(3) });
+    renderViewer();
+    const entry = await screen.findByRole('button', { name: 'Results, page 3' });
+    const scrolled = vi.fn();
+    const page3 = screen.getByRole('region', { name: 'Page 3' });
+    page3.scrollIntoView = scrolled;
+
+    await userEvent.click(entry);
+    expect(scrolled).toHaveBeenCalled();
+    expect(page3).toHaveFocus();
+  });
+
+  it('draws the parsed regions over the page and lets each kind be hidden', async () => {
+    serve(makeDocument({ page_count: 1, outline: [] }), { 1: makePage(1) });
+    const { container } = renderViewer();
+    const overlay = await screen.findByRole('img', { name: 'Parsed regions of page 1' });
+    expect(overlay).toHaveAttribute('viewBox', '0 0 612 792');
+    const block = overlay.querySelector('rect.block');
+    expect(block).toHaveAttribute('x', '72');
+    expect(block).toHaveAttribute('width', '468');
+    expect(overlay.querySelectorAll('rect.link')).toHaveLength(1);
+
+    await userEvent.click(screen.getByRole('checkbox', { name: 'Links' }));
+    expect(overlay.querySelectorAll('rect.link')).toHaveLength(0);
+    expect(container.querySelectorAll('rect.block')).toHaveLength(1);
+    expect(screen.getByText('This document has no outline.')).toBeInTheDocument();
+  });
+
+  it('shows document text as text: no script or img element is created', async () => {
+    const hostile = '<script>alert(1)</script> and <img src=x onerror=alert(1)>';
+    serve(makeDocument({ page_count: 1, metadata: { ...makeDocument().metadata, title: '<img src=y onerror=alert(2)>' } }), {
+      1: makePage(1, {
+        text: hostile,
+        markdown: `# Heading\n\n${hostile}\n\n[click](javascript:alert(3))`,
+        blocks: [{ type: 'text', bbox: [0, 0, 10, 10], text: hostile }],
+      }),
+    });
+    const { container } = renderViewer();
+
+    expect(await screen.findByText(hostile, { selector: 'pre' })).toBeInTheDocument();
+    expect(screen.getByText(hostile, { selector: 'title' })).toBeInTheDocument();
+    expect(screen.getByText('<img src=y onerror=alert(2)>')).toBeInTheDocument();
+    expect(container.querySelector('script')).toBeNull();
+    expect(container.querySelector('img[src="x"]')).toBeNull();
+    expect(container.querySelector('[onerror]')).toBeNull();
+
+    // the markdown view renders HTML, sanitized: the heading stays, the script/img/javascript: link go
+    await userEvent.click(screen.getByRole('button', { name: 'Markdown' }));
+    expect(await screen.findByRole('heading', { name: 'Heading' })).toBeInTheDocument();
+    expect(container.querySelector('script')).toBeNull();
+    expect(container.querySelector('img[src="x"]')).toBeNull();
+    expect(container.querySelector('[onerror]')).toBeNull();
+    expect(container.querySelector('a[href^="javascript"]')).toBeNull();
+    expect(document.querySelectorAll('script')).toHaveLength(0);
+  });
+
+  it('shows tables as cells of text', async () => {
+    serve(makeDocument({ page_count: 1 }), {
+      1: makePage(1, {
+        tables: [{ bbox: [10, 10, 300, 200], row_count: 2, col_count: 2, cells: [['Year', 'Revenue'], ['2024', null]] }],
+      }),
+    });
+    renderViewer();
+    await userEvent.click(await screen.findByRole('button', { name: 'Tables (1)' }));
+    const table = screen.getByRole('table', { name: 'Table 1: 2 × 2' });
+    expect(within(table).getAllByRole('cell').map((cell) => cell.textContent)).toEqual(['Year', 'Revenue', '2024', '']);
+  });
+
+  it('tells which pages are not parsed yet while the job runs', async () => {
+    serve(makeDocument({ page_count: 2 }), { 1: makePage(1) });
+    renderViewer('processing');
+    expect(await screen.findByText('Text of page 1', { selector: 'pre' })).toBeInTheDocument();
+    await waitFor(() => expect(screen.getByText('This page is not parsed yet.')).toBeInTheDocument());
+    expect(screen.getByText('The job is not complete: showing the pages parsed so far.')).toBeInTheDocument();
+    expect(screen.queryByRole('navigation', { name: 'Download' })).not.toBeInTheDocument();
+  });
+
+  it('mounts pages lazily: far pages only when they come into view or are jumped to', async () => {
+    const observed = new Map<Element, IntersectionObserverCallback>();
+    vi.stubGlobal(
+      'IntersectionObserver',
+      class {
+        constructor(private callback: IntersectionObserverCallback) {}
+        observe(element: Element) {
+          observed.set(element, this.callback);
+        }
+        unobserve(element: Element) {
+          observed.delete(element);
+        }
+        disconnect() {}
+      },
+    );
+    const fetch = serve(makeDocument({ page_count: 2000, outline: [{ level: 1, title: 'Appendix', page: 1990 }] }), {
+      1990: makePage(1990, { text: 'The appendix.' }),
+    });
+    renderViewer();
+    await screen.findByRole('button', { name: 'Appendix, page 1,990' });
+
+    expect(screen.queryByRole('region', { name: 'Page 1' })).not.toBeInTheDocument();
+    expect(fetch).toHaveBeenCalledTimes(1); // the document only: no page was asked for
+
+    await userEvent.click(screen.getByRole('button', { name: 'Appendix, page 1,990' }));
+    const target = await screen.findByRole('region', { name: 'Page 1,990' });
+    expect(target).toHaveFocus();
+    expect(screen.queryByRole('region', { name: 'Page 1' })).not.toBeInTheDocument();
+    expect(document.querySelectorAll('section[id*="-page-"]')).toHaveLength(20);
+
+    // the page itself loads when it is seen
+    const [element, callback] = [...observed].find(([el]) => el === target)!;
+    callback([{ target: element, isIntersecting: true } as unknown as IntersectionObserverEntry], {} as IntersectionObserver);
+    expect(await screen.findByText('The appendix.', { selector: 'pre' })).toBeInTheDocument();
+    expect(fetch).toHaveBeenCalledTimes(2);
+  });
+});
