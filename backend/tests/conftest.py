@@ -38,23 +38,31 @@ def make_settings(tmp: Path, **overrides: object) -> Settings:
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that gives a child process the same settings."""
     env = dict(os.environ)
-    env.update({
-        "REDIS_URL": settings.redis_url,
-        "DOCPARSE_QUEUE_NAME": settings.queue_name,
-        "DOCPARSE_STORAGE_DIR": str(settings.storage_dir),
-        "DOCPARSE_PAGE_TIMEOUT": str(settings.page_timeout),
-        "DOCPARSE_PROGRESS_INTERVAL": str(settings.progress_interval),
-        "DOCPARSE_HEARTBEAT": str(settings.heartbeat),
-        "DOCPARSE_MAX_UPLOAD_MB": str(settings.max_upload_mb),
-        "DOCPARSE_LOG_JSON": "true",
-    })  # fmt: skip
+    env.update(
+        {
+            "REDIS_URL": settings.redis_url,
+            "DOCPARSE_QUEUE_NAME": settings.queue_name,
+            "DOCPARSE_STORAGE_DIR": str(settings.storage_dir),
+            "DOCPARSE_PAGE_TIMEOUT": str(settings.page_timeout),
+            "DOCPARSE_PROGRESS_INTERVAL": str(settings.progress_interval),
+            "DOCPARSE_HEARTBEAT": str(settings.heartbeat),
+            "DOCPARSE_MAX_UPLOAD_MB": str(settings.max_upload_mb),
+        "DOCPARSE_RESULT_TTL": str(settings.result_ttl),
+        "DOCPARSE_CLEANUP_INTERVAL": str(settings.cleanup_interval),
+            "DOCPARSE_LOG_JSON": "true",
+        }
+    )
     return env
 
 
 def purge_queue(settings: Settings) -> None:
     """Delete every Redis key of this test queue (SAQ's and ours)."""
     client = sync_redis.Redis.from_url(settings.redis_url)
-    for pattern in (f"saq:{settings.queue_name}:*", f"saq:job:{settings.queue_name}:*", f"docparse:{settings.queue_name}:*"):
+    for pattern in (
+        f"saq:{settings.queue_name}:*",
+        f"saq:job:{settings.queue_name}:*",
+        f"docparse:{settings.queue_name}:*",
+    ):
         keys = list(client.scan_iter(match=pattern, count=1000))
         if keys:
             client.delete(*keys)
@@ -77,13 +85,16 @@ async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
 class WorkerProcess:
     """A real `docparse worker` process on the test's queue."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, slow_page: float | None = None) -> None:
         self.settings = settings
         self.log_path = Path(settings.storage_dir).parent / f"worker-{uuid.uuid4().hex[:6]}.log"
+        command = [sys.executable, "-m", "docparse.cli", "worker"]
+        env = settings_env(settings)
+        if slow_page is not None:  # a worker whose pages each take `slow_page` seconds
+            command = [sys.executable, "-m", "tests.jobs.slow_worker"]
+            env["DOCPARSE_TEST_SLOW_PAGE"] = str(slow_page)
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "docparse.cli", "worker"], env=settings_env(settings), stderr=log
-            )
+            self.process = subprocess.Popen(command, env=env, stderr=log, cwd=Path(__file__).parents[1])
 
     def wait_ready(self, timeout: float = 30) -> None:
         client = sync_redis.Redis.from_url(self.settings.redis_url)
@@ -113,6 +124,22 @@ def worker(settings: Settings) -> Iterator[WorkerProcess]:
     w.wait_ready()
     yield w
     w.stop()
+
+
+@pytest.fixture
+def slow_worker(settings: Settings) -> Iterator[WorkerProcess]:
+    """A real worker process that takes 0.2 s per page."""
+    w = WorkerProcess(settings, slow_page=0.2)
+    w.wait_ready()
+    yield w
+    w.stop()
+
+
+def redis_keys_mentioning(settings: Settings, needle: str) -> list[bytes]:
+    client = sync_redis.Redis.from_url(settings.redis_url)
+    keys = [k for k in client.scan_iter(match=f"*{needle}*", count=1000)]
+    client.close()
+    return keys
 
 
 async def wait_for_status(client: AsyncTestClient, job_id: str, states: set[str], timeout: float = 60) -> dict:

@@ -13,7 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from litestar_saq import SAQConfig, SAQPlugin
 
-from docparse.api.controllers import HealthController, JobController, UploadController
+from docparse.api.controllers import HealthController, JobController, JobListController, UploadController
 from docparse.api.problems import EXCEPTION_HANDLERS
 from docparse.jobs.queue import create_queue
 from docparse.jobs.service import JobService
@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             use_server_lifespan=False,
         )
     )
-    handlers: list[Any] = [UploadController, JobController, HealthController]
+    handlers: list[Any] = [UploadController, JobListController, JobController, HealthController]
     if (settings.frontend_dir / "index.html").is_file():
         handlers.append(
             create_static_files_router(

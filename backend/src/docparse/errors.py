@@ -113,3 +113,15 @@ def error_for_code(code: str, message: str | None = None) -> DocparseError:
 
     cls = next((c for c in subclasses(DocparseError) if c.code == code), DocparseError)
     return cls(message)
+
+
+class JobCancelled(DocparseError):
+    code = "cancelled"
+    status_code = 409
+    default_message = "The job was cancelled."
+
+
+class JobConflict(DocparseError):
+    code = "conflict"
+    status_code = 409
+    default_message = "The job is not in a state that allows this."

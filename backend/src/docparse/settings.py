@@ -18,9 +18,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DOCPARSE_", extra="ignore", frozen=True)
 
     # --- services ---
-    redis_url: str = Field(
-        "redis://localhost:6379/0", validation_alias=AliasChoices("REDIS_URL", "DOCPARSE_REDIS_URL")
-    )
+    redis_url: str = Field("redis://localhost:6379/0", validation_alias=AliasChoices("REDIS_URL", "DOCPARSE_REDIS_URL"))
     queue_name: str = "docparse"
     host: str = "127.0.0.1"
     port: int = 8080
@@ -34,7 +32,8 @@ class Settings(BaseSettings):
     job_timeout: int = Field(3600, ge=1, description="seconds one attempt of a job may run")
     page_timeout: float = Field(30.0, gt=0, description="seconds one page may take before it is killed")
     retries: int = Field(3, ge=1, description="attempts per job when a worker dies under it")
-    result_ttl: int = Field(7 * 24 * 3600, ge=60, description="seconds jobs and results are kept")
+    result_ttl: int = Field(7 * 24 * 3600, ge=1, description="seconds finished jobs and their results are kept")
+    cleanup_interval: float = Field(60.0, gt=0, description="seconds between retention clean-ups")
 
     # --- worker tuning ---
     heartbeat: int = Field(30, ge=2, description="seconds without a sign of life before a job is re-queued")

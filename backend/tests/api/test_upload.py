@@ -97,14 +97,27 @@ async def test_form_fields_are_validated(client: AsyncTestClient, tmp_path: Path
 
 @pytest.mark.parametrize(
     ("raw_name", "expected"),
-    [("../../etc/passwd", "passwd"), ("..\\..\\win.ini", "win.ini"), ("pass\x00wd.pdf", "passwd.pdf"),
-     ("한국어 문서.pdf", "한국어 문서.pdf"), ("", "upload"), ("x" * 400 + ".pdf", "x" * 251 + ".pdf")],
+    [
+        ("../../etc/passwd", "passwd"),
+        ("..\\..\\win.ini", "win.ini"),
+        ("pass\x00wd.pdf", "passwd.pdf"),
+        ("한국어 문서.pdf", "한국어 문서.pdf"),
+        ("", "upload"),
+        ("x" * 400 + ".pdf", "x" * 251 + ".pdf"),
+    ],
 )
-async def test_path_like_names_are_sanitised(client: AsyncTestClient, tmp_path: Path, raw_name: str, expected: str) -> None:
+async def test_path_like_names_are_sanitised(
+    client: AsyncTestClient, tmp_path: Path, raw_name: str, expected: str
+) -> None:
     pdf = make_pdf(tmp_path / "a.pdf").read_bytes()
     # A hand-made body: HTTP clients escape odd names, hostile ones send them raw.
-    body = (b'--B\r\nContent-Disposition: form-data; name="file"; filename="' + raw_name.encode()
-            + b'"\r\nContent-Type: application/pdf\r\n\r\n' + pdf + b"\r\n--B--\r\n")  # fmt: skip
+    body = (
+        b'--B\r\nContent-Disposition: form-data; name="file"; filename="'
+        + raw_name.encode()
+        + b'"\r\nContent-Type: application/pdf\r\n\r\n'
+        + pdf
+        + b"\r\n--B--\r\n"
+    )
     response = await client.post("/upload", content=body, headers={"content-type": "multipart/form-data; boundary=B"})
     assert response.status_code == 202, response.text
     assert response.json()["filename"] == expected

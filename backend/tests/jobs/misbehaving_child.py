@@ -1,5 +1,6 @@
 """A parse process that hangs or dies on one page (DOCPARSE_TEST_HANG_PAGE / DOCPARSE_TEST_CRASH_PAGE, 1-based),
-standing in for the real PDFs that make MuPDF spin for minutes or crash."""
+standing in for the real PDFs that make MuPDF spin for minutes or crash, or takes DOCPARSE_TEST_SLOW_PAGE
+seconds per page, like a long scanned manual."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ _real_parse_page = parsing.parse_page
 
 def _parse_page(doc, index, options):  # type: ignore[no-untyped-def]
     number = index + 1
+    time.sleep(float(os.environ.get("DOCPARSE_TEST_SLOW_PAGE", "0")))
     if str(number) == os.environ.get("DOCPARSE_TEST_HANG_PAGE"):
         while True:  # like MuPDF stuck in a loop: never returns, ignores everything but SIGKILL
             time.sleep(3600)

@@ -48,9 +48,15 @@ async def test_robustness_file_ends_typed(entry: dict, pool: ChildPool, storage:
         return  # the API answers 415 unsupported_type: a typed refusal
     job_id = str(uuid.uuid4())
     request = ParseRequest(
-        job_id=job_id, path=str(path), file_type=file_type, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
-        storage_root=str(storage.root), max_pages=100_000, password=entry["user_password"],
-    )  # fmt: skip
+        job_id=job_id,
+        path=str(path),
+        file_type=file_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        storage_root=str(storage.root),
+        max_pages=100_000,
+        password=entry["user_password"],
+    )
     opened, done, failed = None, [], []
     try:
         async for event in pool.parse(request, page_timeout=PAGE_TIMEOUT):

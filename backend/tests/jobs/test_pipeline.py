@@ -24,9 +24,7 @@ async def upload(client: AsyncTestClient, path: Path, **data: str) -> str:
     return response.json()["job_id"]
 
 
-async def test_seed_flow_upload_status_result(
-    client: AsyncTestClient, worker: WorkerProcess, tmp_path: Path
-) -> None:
+async def test_seed_flow_upload_status_result(client: AsyncTestClient, worker: WorkerProcess, tmp_path: Path) -> None:
     job_id = await upload(client, make_pdf(tmp_path / "sample.pdf", pages=10))
     done = await wait_for_status(client, job_id, {"completed", "failed"})
     assert done["status"] == "completed", done
@@ -79,15 +77,14 @@ async def test_progress_rises_strictly_to_100(
     assert seen[-1] == 100 and len(seen) >= 5, seen
 
 
-@pytest.mark.parametrize(
-    ("password", "code"), [(None, "encrypted"), ("nope", "wrong_password")]
-)
+@pytest.mark.parametrize(("password", "code"), [(None, "encrypted"), ("nope", "wrong_password")])
 async def test_encrypted_pdf_fails_typed_without_the_password_and_parses_with_it(
     client: AsyncTestClient, worker: WorkerProcess, tmp_path: Path, password: str | None, code: str
 ) -> None:
     pdf = make_pdf(tmp_path / "locked.pdf", pages=2, password="open-sesame")
-    failed = await wait_for_status(client, await upload(client, pdf, **({"password": password} if password else {})),
-                                   {"completed", "failed"})  # fmt: skip
+    failed = await wait_for_status(
+        client, await upload(client, pdf, **({"password": password} if password else {})), {"completed", "failed"}
+    )
     assert failed["status"] == "failed" and failed["error"]["code"] == code, failed
     assert failed["attempts"] == 1, "a wrong password is not retried"
     assert failed["error"]["message"]
@@ -101,8 +98,9 @@ async def test_encrypted_pdf_fails_typed_without_the_password_and_parses_with_it
 
 
 async def test_corrupt_file_fails_with_corrupt(client: AsyncTestClient, worker: WorkerProcess, tmp_path: Path) -> None:
-    failed = await wait_for_status(client, await upload(client, make_corrupt_pdf(tmp_path / "bad.pdf")),
-                                   {"completed", "failed"})  # fmt: skip
+    failed = await wait_for_status(
+        client, await upload(client, make_corrupt_pdf(tmp_path / "bad.pdf")), {"completed", "failed"}
+    )
     assert failed["status"] == "failed" and failed["error"]["code"] == "corrupt", failed
     # The worker lives on and parses the next file.
     ok = await wait_for_status(client, await upload(client, make_pdf(tmp_path / "ok.pdf")), {"completed", "failed"})
@@ -125,13 +123,15 @@ async def test_result_is_409_while_queued(client: AsyncTestClient, tmp_path: Pat
 
 
 async def test_page_range_option(client: AsyncTestClient, worker: WorkerProcess, tmp_path: Path) -> None:
-    done = await wait_for_status(client, await upload(client, make_pdf(tmp_path / "a.pdf", pages=8), pages="2,5-6"),
-                                 {"completed", "failed"})  # fmt: skip
+    done = await wait_for_status(
+        client, await upload(client, make_pdf(tmp_path / "a.pdf", pages=8), pages="2,5-6"), {"completed", "failed"}
+    )
     assert done["status"] == "completed" and done["pages_total"] == 3, done
     result = (await client.get(f"/jobs/{done['job_id']}/result")).json()
     assert [p["number"] for p in result["result"]["pages"]] == [2, 5, 6]
-    beyond = await wait_for_status(client, await upload(client, make_pdf(tmp_path / "b.pdf", pages=2), pages="7"),
-                                   {"completed", "failed"})  # fmt: skip
+    beyond = await wait_for_status(
+        client, await upload(client, make_pdf(tmp_path / "b.pdf", pages=2), pages="7"), {"completed", "failed"}
+    )
     assert beyond["status"] == "failed" and beyond["error"]["code"] == "invalid_request"
 
 

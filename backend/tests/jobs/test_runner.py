@@ -24,9 +24,15 @@ def request_for(path: Path, storage: LocalStorage, job_id: str, **kw: object) ->
     storage.job_dir(job_id).mkdir(parents=True, exist_ok=True)
     storage.source_path(job_id).write_bytes(data)
     return ParseRequest(
-        job_id=job_id, path=str(storage.source_path(job_id)), file_type="pdf", size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(), storage_root=str(storage.root), max_pages=1000, **kw,  # type: ignore[arg-type]
-    )  # fmt: skip
+        job_id=job_id,
+        path=str(storage.source_path(job_id)),
+        file_type="pdf",
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        storage_root=str(storage.root),
+        max_pages=1000,
+        **kw,  # type: ignore[arg-type]
+    )
 
 
 async def collect(pool: ChildPool, request: ParseRequest, page_timeout: float = 10) -> list[object]:
@@ -55,16 +61,15 @@ async def test_pages_are_stored_and_reported_in_order(tmp_path: Path, storage: L
         document = msgspec.json.decode(storage.read(storage.document_path(JOB)))
         assert document["page_count"] == 5
         # The same warm process serves the next document, with a page selection.
-        events = await collect(pool, request_for(make_pdf(tmp_path / "b.pdf", pages=9), storage, JOB,
-                                                 options={"pages": "2-3,9"}))  # fmt: skip
+        events = await collect(
+            pool, request_for(make_pdf(tmp_path / "b.pdf", pages=9), storage, JOB, options={"pages": "2-3,9"})
+        )
         assert events == [Opened(9, [2, 3, 9]), PageDone(2), PageDone(3), PageDone(9)]
     finally:
         await pool.close()
 
 
-@pytest.mark.parametrize(
-    ("password", "error"), [(None, Encrypted), ("wrong", WrongPassword)]
-)
+@pytest.mark.parametrize(("password", "error"), [(None, Encrypted), ("wrong", WrongPassword)])
 async def test_encrypted_without_the_right_password_is_a_typed_error(
     tmp_path: Path, storage: LocalStorage, password: str | None, error: type
 ) -> None:

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from typing import Literal
+from collections.abc import AsyncIterator, Iterator
+from typing import Annotated, Literal
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, FromQuery
-from litestar.response import Stream
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage, Stream
 
-from docparse.api.schemas import Health, ParseFlags, Readiness, UploadAccepted
+from docparse.api.schemas import Health, JobList, ParseFlags, Readiness, RetryRequest, UploadAccepted
 from docparse.api.upload import receive_upload
 from docparse.errors import InvalidRequest, JobNotFound
 from docparse.jobs.service import JobService, StoredUpload
-from docparse.jobs.status import JobStatus
+from docparse.jobs.status import JobState, JobStatus
 from docparse.pageranges import validate_page_spec
 
 ACCEPTED_MESSAGE = "The file was uploaded and queued for processing."
+_encode = msgspec.json.Encoder().encode
 
 
 def _parse_flags(raw: str | None) -> dict[str, bool]:
@@ -83,20 +84,69 @@ class JobController(Controller):
 
     @get("/result", summary="The parse result of a completed job", media_type="application/json")
     async def result(
-        self, job_id: FromPath[uuid.UUID], jobs: JobService, format: FromQuery[Literal["json", "text", "markdown"]] = "json",
+        self,
+        job_id: FromPath[uuid.UUID],
+        jobs: JobService,
+        format: FromQuery[Literal["json", "text", "markdown"]] = "json",
         pages: FromQuery[str | None] = None,
-    ) -> Stream:  # fmt: skip
+    ) -> Stream:
         """`format=json` streams `{"job_id","result":{"document","pages","failed_pages"}}`; `text` and `markdown`
-        join the pages (a form feed separates pages in text). `pages=1-5,9` selects pages."""
+        join the pages (a form feed separates pages in text; pages parsed without the `markdown` option give their
+        plain text). `pages=1-5,9` selects pages, and also works while the job runs: it returns the pages parsed
+        so far. Without `pages`, the result is only available once the job has completed (409 before)."""
         key = str(job_id)
-        await jobs.completed_status(key)
         validate_page_spec(pages)
+        if pages is None:
+            await jobs.completed_status(key)
+        else:
+            await jobs.status(key)
+            jobs.document_json(key)  # 409 until the document is opened
         if format == "json":
             chunks = _json_result(jobs, key, pages, await jobs.failed_pages_json(key))
             return Stream(chunks, media_type="application/json")
         field = "markdown" if format == "markdown" else "text"
         media = "text/markdown; charset=utf-8" if format == "markdown" else "text/plain; charset=utf-8"
         return Stream(_text_result(jobs, key, pages, field), media_type=media)
+
+    @post("/cancel", status_code=202, summary="Cancel a queued or processing job")
+    async def cancel(self, job_id: FromPath[uuid.UUID], jobs: JobService) -> JobStatus:
+        """A queued job is cancelled at once; a processing one stops within a page (its parse process is
+        killed) and ends `cancelled` with the pages done so far. 409 for a finished job."""
+        return await jobs.cancel(str(job_id))
+
+    @post("/retry", status_code=202, summary="Run a failed or cancelled job again")
+    async def retry(
+        self, job_id: FromPath[uuid.UUID], jobs: JobService, data: JSONBody[RetryRequest | None] = None
+    ) -> JobStatus:
+        """Re-runs the same stored file under the same job id (its URLs stay valid); `attempts` keeps counting.
+        Send `{"password": "..."}` to retry an encrypted document with its password."""
+        return await jobs.retry(str(job_id), password=data.password if data else None)
+
+    @delete(status_code=204, summary="Delete a job, its file and its results")
+    async def remove(self, job_id: FromPath[uuid.UUID], jobs: JobService) -> None:
+        """A running job is cancelled first. Nothing of the job is left in Redis or in storage."""
+        await jobs.delete(str(job_id))
+
+    @get("/events", summary="Server-Sent Events: the job's status on every change")
+    async def events(
+        self,
+        job_id: FromPath[uuid.UUID],
+        jobs: JobService,
+        last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
+    ) -> ServerSentEvent:
+        """Each event (type `status`) carries the status object; the stream ends after a terminal status. A
+        client reconnecting with `Last-Event-ID` gets the current status only if it changed."""
+        key = str(job_id)
+        await jobs.status(key)  # 404 before the stream starts
+
+        async def stream() -> AsyncIterator[ServerSentEventMessage]:
+            async for status in jobs.watch(key):
+                event_id = f"{status.status}:{status.attempts}:{status.pages_done}:{len(status.failed_pages)}"
+                if event_id == last_event_id:
+                    continue
+                yield ServerSentEventMessage(data=_encode(status).decode(), event="status", id=event_id)
+
+        return ServerSentEvent(stream(), retry_duration=2000, headers={"Cache-Control": "no-cache"})
 
     @get("/document", summary="Document information (available once the document is opened)")
     async def document(self, job_id: FromPath[uuid.UUID], jobs: JobService) -> Response[bytes]:
@@ -135,6 +185,24 @@ def _text_result(jobs: JobService, job_id: str, pages: str | None, field: str) -
         page = _decode_text.decode(data)
         text = page.markdown if field == "markdown" and page.markdown is not None else page.text
         yield (b"\n\f\n" if i else b"") + text.encode()
+
+
+class JobListController(Controller):
+    path = "/jobs"
+    tags = ["jobs"]
+
+    @get(summary="History of jobs, newest first")
+    async def list_jobs(
+        self,
+        jobs: JobService,
+        status: FromQuery[JobState | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        cursor: FromQuery[str | None] = None,
+    ) -> JobList:
+        """`status` filters; pass `next_cursor` back as `cursor` for the next page (`null` on the last one).
+        Finished jobs stay listed until their retention ends (`expires_at`)."""
+        found, next_cursor = await jobs.list(status=status, limit=limit, cursor=cursor)
+        return JobList(jobs=found, next_cursor=next_cursor)
 
 
 class HealthController(Controller):

@@ -13,8 +13,15 @@ from docparse.errors import DocparseError
 log = structlog.get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
-_HTTP_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 413: "file_too_large", 429: "too_many_requests"}  # fmt: skip
+_HTTP_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "file_too_large",
+    429: "too_many_requests",
+}
 
 
 def problem(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> Response:

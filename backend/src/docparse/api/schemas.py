@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
+from docparse.jobs.status import JobStatus
+
 
 class UploadAccepted(msgspec.Struct):
     status: str
@@ -15,6 +17,15 @@ class UploadAccepted(msgspec.Struct):
     status_url: str
     result_url: str
     events_url: str
+
+
+class JobList(msgspec.Struct):
+    jobs: list[JobStatus]
+    next_cursor: str | None
+
+
+class RetryRequest(msgspec.Struct, forbid_unknown_fields=True):
+    password: str | None = None
 
 
 class Health(msgspec.Struct):

@@ -50,7 +50,11 @@ def handle(channel: IO[bytes], request: dict[str, Any]) -> None:
                 )
             indices = parsing.parse_page_ranges(options.pages, doc.page_count)
             info = parsing.document_info(
-                doc, path=request["path"], file_type=request["file_type"], size=request["size"], sha256=request["sha256"]
+                doc,
+                path=request["path"],
+                file_type=request["file_type"],
+                size=request["size"],
+                sha256=request["sha256"],
             )
             storage.pages_dir(job_id).mkdir(parents=True, exist_ok=True)
             storage.write_atomic(storage.document_path(job_id), msgspec.json.encode(info))
@@ -61,7 +65,9 @@ def handle(channel: IO[bytes], request: dict[str, Any]) -> None:
                 page = parsing.parse_page(doc, index, options)
             except Exception as exc:  # one bad page does not sink the document
                 event = _error_event(exc)
-                _send(channel, {"ev": "page_error", "number": number, "code": event["code"], "message": event["message"]})
+                _send(
+                    channel, {"ev": "page_error", "number": number, "code": event["code"], "message": event["message"]}
+                )
                 continue
             storage.write_atomic(storage.page_path(job_id, number), msgspec.json.encode(page))
             _send(channel, {"ev": "page", "number": number})

@@ -71,6 +71,18 @@ def record_from_hash(raw: dict[bytes, bytes]) -> JobRecord:
     return msgspec.convert(values, JobRecord, strict=False)
 
 
+# Writes to an existing record only: a worker finishing a job that was deleted meanwhile must not bring its
+# record back to life (without an expiry, it would never go away).
+_GUARDED_WRITE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+if ARGV[2] == '1' then redis.call('HDEL', KEYS[1], 'password') end
+local ttl = tonumber(ARGV[1])
+if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) elseif ttl < 0 then redis.call('PERSIST', KEYS[1]) end
+return 1
+"""
+
+
 class RecordStore:
     """Job hashes at `docparse:<queue>:job:<id>` plus a history index ordered by creation time."""
 
@@ -78,6 +90,7 @@ class RecordStore:
         self.redis = redis
         self.prefix = f"docparse:{queue_name}"
         self.history_key = f"{self.prefix}:history"
+        self._write = redis.register_script(_GUARDED_WRITE)
 
     def key(self, job_id: str) -> str:
         return f"{self.prefix}:job:{job_id}"
@@ -99,21 +112,57 @@ class RecordStore:
         value = await self.redis.hget(self.key(job_id), "password")
         return value.decode() if value is not None else None
 
-    async def update(self, job_id: str, **values: Any) -> None:
-        """Set some fields. HSET on separate fields never overwrites what another writer set elsewhere."""
-        await self.redis.hset(self.key(job_id), mapping=_to_hash(values))
+    async def _guarded(
+        self,
+        job_id: str,
+        values: dict[str, Any],
+        *,
+        ttl: int = 0,
+        forget_password: bool = False,
+        extra: dict[str, str] | None = None,
+    ) -> bool:
+        fields = {**_to_hash(values), **(extra or {})}
+        args: list[str] = [str(ttl), "1" if forget_password else "0"]
+        for name, value in fields.items():
+            args += [name, value]
+        return bool(await self._write(keys=[self.key(job_id)], args=args))
 
-    async def finish(self, job_id: str, ttl: int, **values: Any) -> None:
+    async def update(self, job_id: str, **values: Any) -> bool:
+        """Set some fields of an existing record (separate fields: concurrent writers never clobber each other)."""
+        return await self._guarded(job_id, values)
+
+    async def finish(self, job_id: str, ttl: int, **values: Any) -> bool:
         """Write the final state, forget the password, and let the record expire with the results."""
         values.setdefault("finished_at", time.time())
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.key(job_id), mapping=_to_hash(values))
-            pipe.hdel(self.key(job_id), "password")
-            pipe.expire(self.key(job_id), ttl)
-            await pipe.execute()
+        return await self._guarded(job_id, values, ttl=ttl, forget_password=True)
+
+    async def reopen(self, job_id: str, password: str | None, **values: Any) -> bool:
+        """Make a finished record live again (for a retry): no expiry, optionally a new password."""
+        extra = {"password": password} if password is not None else None
+        return await self._guarded(job_id, values, ttl=-1, extra=extra)
 
     async def delete(self, job_id: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(self.key(job_id))
             pipe.zrem(self.history_key, job_id)
             await pipe.execute()
+
+    async def history_page(self, cursor: str | None, count: int) -> list[tuple[str, float]]:
+        """Up to `count` (job id, created_at) pairs, newest first, after `cursor` ("<created_at>:<job id>")."""
+        start = 0
+        if cursor:
+            created, _, after = cursor.partition(":")
+            rank = await self.redis.zrevrank(self.history_key, after)
+            if rank is None:  # the cursor's job is gone: continue below its creation time
+                rows = await self.redis.zrevrangebyscore(
+                    self.history_key, f"({created}", "-inf", start=0, num=count, withscores=True
+                )
+                return [(m.decode(), score) for m, score in rows]
+            start = rank + 1
+        rows = await self.redis.zrevrange(self.history_key, start, start + count - 1, withscores=True)
+        return [(m.decode(), score) for m, score in rows]
+
+    async def history_before(self, created_before: float, count: int, offset: int = 0) -> list[str]:
+        """The oldest job ids created before `created_before` (for the retention clean-up)."""
+        rows = await self.redis.zrangebyscore(self.history_key, "-inf", f"({created_before}", start=offset, num=count)
+        return [m.decode() for m in rows]

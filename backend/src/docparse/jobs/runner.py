@@ -146,9 +146,7 @@ class ChildPool:
         await asyncio.gather(*(c.kill() for c in self._idle))
         self._idle.clear()
 
-    async def parse(
-        self, request: ParseRequest, *, page_timeout: float, tick: float = 5.0
-    ) -> AsyncIterator[Event]:
+    async def parse(self, request: ParseRequest, *, page_timeout: float, tick: float = 5.0) -> AsyncIterator[Event]:
         """Parse `request`, yielding events. A page past `page_timeout` is killed with its process and reported
         as failed; the parse resumes at the next page in a fresh process. Document-level failures raise
         DocparseError."""

@@ -1,19 +1,22 @@
-"""What the API asks of the jobs layer: submit a stored upload, read a job's status and its stored results."""
+"""What the API asks of the jobs layer: submit uploads, read status and results, list, cancel, retry, delete."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from saq import Status
 from saq.queue.redis import RedisQueue
 
-from docparse.errors import JobNotFound, JobNotReady
+from docparse.errors import JobCancelled, JobConflict, JobNotFound, JobNotReady
 from docparse.jobs.queue import enqueue_parse
 from docparse.jobs.records import JobRecord, RecordStore, record_from_hash
+from docparse.jobs.status import TERMINAL_STATES, JobState, JobStatus, build_status
 from docparse.pageranges import parse_page_ranges
-from docparse.jobs.status import JobState, JobStatus, build_status
 from docparse.settings import Settings
 from docparse.storage import LocalStorage
 
@@ -51,19 +54,188 @@ class JobService:
         return await self.status(upload.job_id)
 
     async def status(self, job_id: str) -> JobStatus:
-        # One transaction, so our record and SAQ's job are read at the same instant (a fast job can finish
-        # between two separate reads, and the merge would then see SAQ's "complete" beside a stale record).
-        saq_id = self.queue.job_id(job_id)
-        async with self.queue.redis.pipeline(transaction=True) as pipe:
-            pipe.hgetall(self.records.key(job_id))
-            pipe.get(saq_id)
-            pipe.lpos(self.queue.namespace("queued"), saq_id)  # BLMOVE takes from the left: index = jobs ahead
-            raw_record, raw_job, position = await pipe.execute()
-        if not raw_record:
+        status = (await self.statuses([job_id]))[0]
+        if status is None:
             raise JobNotFound()
-        record = record_from_hash(raw_record)
-        job = self.queue.deserialize(raw_job)
-        return build_status(record, job, queue_position=position, ttl=self.settings.result_ttl)
+        return status
+
+    async def statuses(self, job_ids: list[str]) -> list[JobStatus | None]:
+        """Statuses of several jobs (None for unknown ones) in one round trip.
+
+        One transaction, so a record and its SAQ job are read at the same instant: a fast job can finish between
+        two separate reads, and the merge would then see SAQ's "complete" beside a stale record."""
+        queued_key = self.queue.namespace("queued")
+        async with self.queue.redis.pipeline(transaction=True) as pipe:
+            for job_id in job_ids:
+                saq_id = self.queue.job_id(job_id)
+                pipe.hgetall(self.records.key(job_id))
+                pipe.get(saq_id)
+                pipe.lpos(queued_key, saq_id)  # BLMOVE takes from the left: the index is the number of jobs ahead
+            replies = await pipe.execute()
+        out: list[JobStatus | None] = []
+        for i in range(0, len(replies), 3):
+            raw_record, raw_job, position = replies[i : i + 3]
+            if not raw_record:
+                out.append(None)
+                continue
+            out.append(
+                build_status(
+                    record_from_hash(raw_record),
+                    self.queue.deserialize(raw_job),
+                    queue_position=position,
+                    ttl=self.settings.result_ttl,
+                    heartbeat=self.settings.heartbeat,
+                )
+            )
+        return out
+
+    async def list(
+        self, *, status: JobState | None, limit: int, cursor: str | None
+    ) -> tuple[list[JobStatus], str | None]:
+        """A page of the history, newest first. With a status filter a page may hold fewer than `limit` jobs
+        (at most 10 pages' worth of history is read per call); `next_cursor` is None only at the end."""
+        found: list[JobStatus] = []
+        next_cursor = cursor
+        for _ in range(10):
+            rows = await self.records.history_page(next_cursor, limit)
+            if not rows:
+                return found, None
+            statuses = await self.statuses([job_id for job_id, _ in rows])
+            for (job_id, created), job_status in zip(rows, statuses, strict=True):
+                next_cursor = f"{created!r}:{job_id}"
+                if job_status is not None and (status is None or job_status.status == status):
+                    found.append(job_status)
+                    if len(found) == limit:
+                        return found, next_cursor
+            if len(rows) < limit:
+                return found, None
+        return found, next_cursor
+
+    async def cancel(self, job_id: str) -> JobStatus:
+        """A queued job is cancelled at once; a processing one is stopped by its worker within moments (the
+        parse process is killed, not asked). Finished jobs cannot be cancelled."""
+        status = await self.status(job_id)
+        if status.status in TERMINAL_STATES:
+            raise JobConflict(f"The job is already {status.status.value}; there is nothing to cancel.")
+        await self.records.update(job_id, cancel_requested=True)
+        job = await self.queue.job(job_id)
+        if job is not None and job.status not in (Status.ABORTING, Status.ABORTED):
+            # SAQ's abort writes back this copy of the job: its progress may be stale, which is why the
+            # public status reads progress from our record, never from SAQ's job.
+            await self.queue.abort(job, JobCancelled.code)
+        if status.status == JobState.QUEUED and (job is None or job.status == Status.ABORTED):
+            await self.records.finish(
+                job_id,
+                self.settings.result_ttl,
+                status="cancelled",
+                error_code=JobCancelled.code,
+                error_message=JobCancelled.default_message,
+            )
+            await self._notify(job_id)
+        return await self.status(job_id)
+
+    async def retry(self, job_id: str, *, password: str | None = None) -> JobStatus:
+        """Run a failed or cancelled job again, under the same id, on the stored file; `attempts` keeps counting."""
+        status = await self.status(job_id)
+        if status.status not in (JobState.FAILED, JobState.CANCELLED):
+            raise JobConflict(f"Only failed or cancelled jobs can be retried; this one is {status.status.value}.")
+        self.storage.clear_results(job_id)
+        await self.records.reopen(
+            job_id,
+            password,
+            status="queued",
+            cancel_requested=False,
+            error_code=None,
+            error_message=None,
+            pages_done=0,
+            pages_total=None,
+            failed_pages=[],
+            started_at=None,
+            finished_at=None,
+        )
+        # A stale abort marker would make SAQ refuse the new job.
+        await self.queue.redis.delete(f"saq:abort:{job_id}")
+        await enqueue_parse(self.queue, job_id, self.settings)
+        await self._notify(job_id)
+        return await self.status(job_id)
+
+    async def delete(self, job_id: str, *, wait: float = 10.0) -> None:
+        """Remove the job's record, SAQ job, stored file and results. A live job is cancelled first, and its
+        worker given `wait` seconds to stop, so nothing is written back after the files are gone."""
+        status = await self.status(job_id)
+        if status.status not in TERMINAL_STATES:
+            await self.cancel(job_id)
+            await self._wait_terminal(job_id, wait)
+        async with self.queue.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.queue.job_id(job_id), f"saq:abort:{job_id}")
+            pipe.zrem(self.queue.namespace("incomplete"), self.queue.job_id(job_id))
+            pipe.lrem(self.queue.namespace("queued"), 0, self.queue.job_id(job_id))
+            await pipe.execute()
+        await self.records.delete(job_id)
+        self.storage.delete_job(job_id)
+
+    async def watch(self, job_id: str, *, reread: float = 5.0) -> AsyncIterator[JobStatus]:
+        """The job's status now and on every change, until a terminal one. Changes are signalled by SAQ's
+        pub/sub (one shared connection per process, no polling per client); a periodic re-read means a
+        missed message delays an update by at most `reread` seconds."""
+        wake = asyncio.Event()
+
+        def signal(_key: str, _status: Status) -> bool:
+            wake.set()
+            return False
+
+        listener = asyncio.create_task(self.queue.listen([job_id], signal, timeout=None))
+        try:
+            last: JobStatus | None = None
+            while True:
+                wake.clear()
+                current = await self.status(job_id)
+                if current != last:
+                    yield current
+                    last = current
+                if current.status in TERMINAL_STATES:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), reread)
+        finally:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+
+    async def purge_expired(self, *, orphan_age: float = 3600.0) -> int:
+        """Retention: finished records expire in Redis by themselves (TTL); this removes what they leave behind —
+        their history entries and stored files — and files no record refers to. Returns the jobs removed."""
+        removed, offset = 0, 0
+        cutoff = time.time() - self.settings.result_ttl
+        while ids := await self.records.history_before(cutoff, 500, offset=offset):
+            async with self.queue.redis.pipeline(transaction=False) as pipe:
+                for job_id in ids:
+                    pipe.exists(self.records.key(job_id))
+                alive = await pipe.execute()
+            gone = [job_id for job_id, exists in zip(ids, alive, strict=True) if not exists]
+            offset += len(ids) - len(gone)
+            for job_id in gone:
+                await self.records.delete(job_id)
+                self.storage.delete_job(job_id)
+            removed += len(gone)
+        for job_id in self.storage.job_ids():
+            age = time.time() - self.storage.job_dir(job_id).stat().st_mtime
+            if age > orphan_age and not await self.queue.redis.exists(self.records.key(job_id)):
+                self.storage.delete_job(job_id)
+                removed += 1
+        return removed
+
+    async def _wait_terminal(self, job_id: str, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                async for status in self.watch(job_id, reread=0.5):
+                    if status.status in TERMINAL_STATES:
+                        return
+
+    async def _notify(self, job_id: str) -> None:
+        """Wake SSE listeners after a change made here rather than by SAQ."""
+        job = await self.queue.job(job_id)
+        if job is not None:
+            await self.queue.notify(job)
 
     async def completed_status(self, job_id: str) -> JobStatus:
         status = await self.status(job_id)
@@ -94,7 +266,8 @@ class JobService:
 
     async def failed_pages_json(self, job_id: str) -> list[dict[str, Any]]:
         record = await self.records.get(job_id)
-        return [{"number": p.number, "code": p.code, "message": p.message} for p in (record.failed_pages if record else [])]
+        pages = record.failed_pages if record else []
+        return [{"number": p.number, "code": p.code, "message": p.message} for p in pages]
 
     async def ready(self) -> dict[str, Any]:
         """Redis answers and at least one worker wrote its heartbeat recently."""
@@ -105,5 +278,11 @@ class JobService:
             return {"ready": False, "redis": False, "workers": 0, "reason": f"Redis: {exc}"}
         workers = len(info.get("workers", {}))
         reason = None if workers else "no worker has reported in the last 10 s"
-        return {"ready": workers > 0, "redis": True, "workers": workers, "queued": info["queued"],
-                "active": info["active"], "reason": reason}  # fmt: skip
+        return {
+            "ready": workers > 0,
+            "redis": True,
+            "workers": workers,
+            "queued": info["queued"],
+            "active": info["active"],
+            "reason": reason,
+        }

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import enum
+import time
 from datetime import UTC, datetime
 
 import msgspec
 from saq import Job, Status
 
-from docparse.errors import WorkerLost
+from docparse.errors import DocparseError, JobCancelled, WorkerLost
 from docparse.jobs.records import JobRecord
 
 
-class JobState(str, enum.Enum):
+class JobState(enum.StrEnum):
     QUEUED = "queued"
     PROCESSING = "processing"
     COMPLETED = "completed"
@@ -52,27 +53,41 @@ def _time(epoch: float | None) -> datetime | None:
     return datetime.fromtimestamp(epoch, UTC) if epoch else None
 
 
-def merged_state(record: JobRecord, job: Job | None) -> tuple[JobState, ErrorInfo | None]:
-    """Our own terminal write wins; before it, SAQ knows best whether the job waits, runs or was given up."""
+def merged_state(record: JobRecord, job: Job | None, heartbeat: int) -> tuple[JobState, ErrorInfo | None]:
+    """Our own terminal write wins (the task writes it before SAQ settles the job); before it, SAQ knows best
+    whether the job waits, runs, or was given up after its worker died."""
     own = JobState(record.status)
     own_error = ErrorInfo(record.error_code, record.error_message or "") if record.error_code else None
     if own in TERMINAL_STATES or job is None:
         return own, own_error
     if job.status in (Status.NEW, Status.QUEUED):
         return JobState.QUEUED, None
-    if job.status in (Status.ACTIVE, Status.ABORTING):
+    if job.status == Status.ACTIVE:
         return JobState.PROCESSING, None
+    if job.status == Status.ABORTING:
+        # SAQ's abort takes the job off its active list, so if its worker dies now nobody finishes it.
+        stale = (now_ms() - job.touched) > heartbeat * 1000
+        return (JobState.CANCELLED, _CANCELLED) if stale and record.cancel_requested else (JobState.PROCESSING, None)
     if job.status == Status.COMPLETE:
         return JobState.COMPLETED, None
     if job.status == Status.ABORTED and record.cancel_requested:
-        return JobState.CANCELLED, ErrorInfo("cancelled", "The job was cancelled.")
-    # FAILED or ABORTED without a cancel: the worker died (or SAQ gave up) before our code could say why.
-    lost = WorkerLost()
-    return JobState.FAILED, own_error or ErrorInfo(lost.code, lost.message)
+        return JobState.CANCELLED, _CANCELLED
+    # FAILED or ABORTED without a cancel, and our code could not say why: its worker died, or it crashed.
+    error = WorkerLost() if job.error == WorkerLost.code else DocparseError()
+    return JobState.FAILED, ErrorInfo(error.code, error.message)
 
 
-def build_status(record: JobRecord, job: Job | None, *, queue_position: int | None, ttl: int) -> JobStatus:
-    state, error = merged_state(record, job)
+_CANCELLED = ErrorInfo(JobCancelled.code, JobCancelled.default_message)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def build_status(
+    record: JobRecord, job: Job | None, *, queue_position: int | None, ttl: int, heartbeat: int
+) -> JobStatus:
+    state, error = merged_state(record, job, heartbeat)
     total = record.pages_total
     handled = record.pages_done + len(record.failed_pages)
     if state == JobState.COMPLETED:

@@ -10,7 +10,7 @@ from typing import Any
 import structlog
 from saq import Job, Status
 
-from docparse.errors import DocparseError, JobNotFound, JobTimeout, error_for_code
+from docparse.errors import DocparseError, JobCancelled, JobNotFound, JobTimeout, error_for_code
 from docparse.jobs.records import PageError, RecordStore
 from docparse.jobs.runner import ChildPool, Opened, PageDone, PageFailed, ParseRequest, Waiting
 from docparse.settings import Settings
@@ -57,20 +57,47 @@ class Progress:
 
 
 async def parse_document(ctx: dict[str, Any], *, job_id: str) -> dict[str, Any]:
-    """Parse the stored upload of `job_id` page by page; pages land in storage as they are done."""
+    """Parse the stored upload of `job_id` page by page; pages land in storage as they are done.
+
+    The task writes the job's final state itself, before SAQ settles the job, so whoever is told the job ended
+    reads why. Errors that would repeat (a bad file, a wrong password, a cancel) are not retried."""
     job: Job = ctx["job"]
     deps: WorkerDeps = ctx["docparse"]
     bound = log.bind(job_id=job_id, attempt=job.attempts)
+    ttl = deps.settings.result_ttl
+    try:
+        summary = await _parse(job, deps, job_id, bound)
+    except DocparseError as exc:
+        job.retries = job.attempts  # the same input would fail the same way
+        state = "cancelled" if isinstance(exc, JobCancelled) else "failed"
+        bound.info("parse ended", status=state, code=exc.code, error=exc.message)
+        await deps.records.finish(job_id, ttl, status=state, error_code=exc.code, error_message=exc.message)
+        raise
+    await deps.records.finish(job_id, ttl, status="completed")
+    bound.info("parse finished", **summary)
+    return summary
+
+
+async def _parse(job: Job, deps: WorkerDeps, job_id: str, bound: Any) -> dict[str, Any]:
     record = await deps.records.get(job_id)
     if record is None:
-        _no_retry(job)
         raise JobNotFound("The job was deleted before it could run.")
+    if record.cancel_requested:  # cancelled between dequeue and start: SAQ's abort cannot see this window
+        raise JobCancelled()
     # A re-run (retry, or a sweep after a dead worker) starts from a clean slate: the task is idempotent.
     deps.storage.clear_results(job_id)
     await deps.records.update(
-        job_id, status="processing", started_at=time.time(), attempts=job.attempts, pages_done=0,
-        pages_total=None, failed_pages=[], error_code=None, error_message=None, finished_at=None,
-    )  # fmt: skip
+        job_id,
+        status="processing",
+        started_at=time.time(),
+        attempts=record.attempts + 1,
+        pages_done=0,
+        pages_total=None,
+        failed_pages=[],
+        error_code=None,
+        error_message=None,
+        finished_at=None,
+    )
     request = ParseRequest(
         job_id=job_id,
         path=str(deps.storage.source_path(job_id)),
@@ -85,77 +112,98 @@ async def parse_document(ctx: dict[str, Any], *, job_id: str) -> dict[str, Any]:
     progress = Progress(job, deps.records, job_id, deps.settings.progress_interval)
     bound.info("parse started", file_type=record.file_type, size=record.size)
     started = time.perf_counter()
+    parse = asyncio.create_task(_consume(deps, request, progress, bound))
+    cancel = asyncio.create_task(_wait_for_cancel(job, deps.records, job_id))
     try:
         async with asyncio.timeout(deps.settings.job_timeout):
-            await _run(deps, request, progress, bound)
+            await asyncio.wait([parse, cancel], return_when=asyncio.FIRST_COMPLETED)
     except TimeoutError:
-        _no_retry(job)
         raise JobTimeout(f"Parsing took longer than {deps.settings.job_timeout} s and was stopped.") from None
-    except DocparseError as exc:
-        _no_retry(job)  # the same file would fail the same way
-        bound.info("parse failed", code=exc.code, error=exc.message)
-        raise
     finally:
-        await progress.report(force=True)
+        cancelled = cancel.done()
+        for task in (parse, cancel):
+            task.cancel()  # cancelling the parse kills its child process at once
+        await asyncio.gather(parse, cancel, return_exceptions=True)
+        await progress.report(force=True)  # the real pages_done, whatever ended the parse
+    if cancelled:
+        raise JobCancelled(f"The job was cancelled after {progress.done} of {progress.total or '?'} pages.")
+    if (error := parse.exception()) is not None:
+        raise error
     if progress.failed and not progress.done:
         # Nothing could be read: the document failed, for the reason its first page gave.
-        _no_retry(job)
         first = progress.failed[0]
-        raise error_for_code(first.code, first.message if len(progress.failed) == 1 else
-                             f"{first.message} No page could be read.")  # fmt: skip
+        raise error_for_code(
+            first.code, first.message if len(progress.failed) == 1 else f"{first.message} No page could be read."
+        )
     seconds = time.perf_counter() - started
-    bound.info("parse finished", pages=progress.done, failed=len(progress.failed), seconds=round(seconds, 3))
     return {"pages_done": progress.done, "pages_failed": len(progress.failed), "seconds": round(seconds, 3)}
 
 
-async def _run(deps: WorkerDeps, request: ParseRequest, progress: Progress, bound: Any) -> None:
+async def _consume(deps: WorkerDeps, request: ParseRequest, progress: Progress, bound: Any) -> None:
     async for event in deps.pool.parse(
-            request, page_timeout=deps.settings.page_timeout, tick=max(1.0, deps.settings.heartbeat / 3)
-        ):
-            if isinstance(event, PageDone):
-                progress.done += 1
-                await progress.report()
-            elif isinstance(event, Opened):
-                progress.total = len(event.numbers)
-                await progress.report(force=True)
-            elif isinstance(event, PageFailed):
-                progress.failed.append(PageError(event.number, event.code, event.message))
-                bound.warning("page failed", page=event.number, code=event.code)
-                await progress.report(force=True)
-            elif isinstance(event, Waiting):
-                await progress.heartbeat()
+        request, page_timeout=deps.settings.page_timeout, tick=max(1.0, deps.settings.heartbeat / 3)
+    ):
+        if isinstance(event, PageDone):
+            progress.done += 1
+            await progress.report()
+        elif isinstance(event, Opened):
+            progress.total = len(event.numbers)
+            await progress.report(force=True)
+        elif isinstance(event, PageFailed):
+            progress.failed.append(PageError(event.number, event.code, event.message))
+            bound.warning("page failed", page=event.number, code=event.code)
+            await progress.report(force=True)
+        elif isinstance(event, Waiting):
+            await progress.heartbeat()
 
 
-def _no_retry(job: Job) -> None:
-    job.retries = job.attempts
+async def _wait_for_cancel(job: Job, records: RecordStore, job_id: str) -> None:
+    """Returns as soon as the job is cancelled. SAQ's abort publishes on the job's channel, which lets us kill
+    the parse within milliseconds instead of at SAQ's next abort check; the record is read again periodically
+    in case a message was missed."""
+    queue = job.get_queue()
+
+    def aborted(_key: str, status: Status) -> bool:
+        return status in (Status.ABORTING, Status.ABORTED)
+
+    while True:
+        try:
+            record = await records.get(job_id)
+            if record is None or record.cancel_requested:
+                return
+            await queue.listen([job.key], aborted, timeout=5)
+            return
+        except TimeoutError:
+            continue
+        except Exception:  # Redis trouble must not pass for a cancel; the parse goes on meanwhile
+            log.warning("cancel watch failed; retrying", job_id=job_id, exc_info=True)
+            await asyncio.sleep(1)
 
 
 async def record_outcome(ctx: dict[str, Any]) -> None:
-    """SAQ's after_process hook: write the final state into our record once SAQ has settled the job."""
+    """SAQ's after_process hook, for the endings the task could not write itself: an unexpected error
+    (SAQ retries it or gives up) or SAQ's own abort."""
     job: Job | None = ctx.get("job")
     if job is None or job.function != "parse_document":
         return
     deps: WorkerDeps = ctx["docparse"]
-    job_id = job.key
-    ttl = deps.settings.result_ttl
-    if job.status == Status.COMPLETE:
-        await deps.records.finish(job_id, ttl, status="completed")
-    elif job.status in (Status.QUEUED, Status.NEW):
-        await deps.records.update(job_id, status="queued")  # SAQ will retry it
-    elif job.status == Status.FAILED:
-        error = _error_of(ctx.get("exception"))
-        await deps.records.finish(job_id, ttl, status="failed", error_code=error.code, error_message=error.message)
-    elif job.status == Status.ABORTED:
-        record = await deps.records.get(job_id)
-        if record and record.cancel_requested:
-            await deps.records.finish(job_id, ttl, status="cancelled", error_code="cancelled",
-                                      error_message="The job was cancelled.")  # fmt: skip
-
-
-def _error_of(exc: BaseException | None) -> DocparseError:
+    exc = ctx.get("exception")
     if isinstance(exc, DocparseError):
-        return exc
-    if isinstance(exc, TimeoutError):
-        return JobTimeout()
-    log.error("unexpected job failure", exc_info=exc)
-    return DocparseError()
+        return  # written by the task
+    if job.status in (Status.QUEUED, Status.NEW):
+        await deps.records.update(job.key, status="queued")
+    elif job.status == Status.FAILED:
+        log.error("unexpected job failure", job_id=job.key, exc_info=exc)
+        error = JobTimeout() if isinstance(exc, TimeoutError) else DocparseError()
+        await deps.records.finish(
+            job.key, deps.settings.result_ttl, status="failed", error_code=error.code, error_message=error.message
+        )
+    elif job.status == Status.ABORTED:
+        cancelled = JobCancelled()
+        await deps.records.finish(
+            job.key,
+            deps.settings.result_ttl,
+            status="cancelled",
+            error_code=cancelled.code,
+            error_message=cancelled.message,
+        )

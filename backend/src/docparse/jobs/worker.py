@@ -6,15 +6,19 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+import structlog
 from saq import Worker
 
 from docparse.jobs.queue import PARSE_FUNCTION, create_queue
 from docparse.jobs.records import RecordStore
 from docparse.jobs.runner import CHILD_COMMAND, ChildPool
+from docparse.jobs.service import JobService
 from docparse.jobs.tasks import WorkerDeps, parse_document, record_outcome
 from docparse.logs import configure_logging
 from docparse.settings import Settings
 from docparse.storage import LocalStorage
+
+log = structlog.get_logger(__name__)
 
 
 def build_worker(settings: Settings, *, child_command: Sequence[str] = CHILD_COMMAND, **worker_options: Any) -> Worker:
@@ -27,8 +31,11 @@ def build_worker(settings: Settings, *, child_command: Sequence[str] = CHILD_COM
         storage.ensure()
         await pool.start()  # warm before the first job: PyMuPDF's import costs ~1 s
         ctx["docparse"] = WorkerDeps(settings, RecordStore(queue.redis, settings.queue_name), storage, pool)
+        ctx["retention"] = asyncio.create_task(_retention_loop(JobService(queue, settings, storage)))
 
     async def shutdown(ctx: dict[str, Any]) -> None:
+        ctx["retention"].cancel()
+        await asyncio.gather(ctx["retention"], return_exceptions=True)
         await pool.close()
 
     return Worker(
@@ -41,6 +48,21 @@ def build_worker(settings: Settings, *, child_command: Sequence[str] = CHILD_COM
         timers={"sweep": settings.sweep_interval, "worker_info": 5},
         **worker_options,
     )
+
+
+async def _retention_loop(service: JobService) -> None:
+    """Every worker runs this; a short Redis lock lets one of them do the clean-up per interval."""
+    settings = service.settings
+    lock = f"docparse:{settings.queue_name}:cleanup-lock"
+    while True:
+        await asyncio.sleep(settings.cleanup_interval)
+        try:
+            if await service.queue.redis.set(lock, "1", nx=True, ex=max(1, int(settings.cleanup_interval))):
+                removed = await service.purge_expired()
+                if removed:
+                    log.info("expired jobs removed", count=removed)
+        except Exception:  # Redis away: try again next time
+            log.warning("retention clean-up failed", exc_info=True)
 
 
 async def run_worker(settings: Settings) -> None:

@@ -65,6 +65,11 @@ class LocalStorage:
 
     def job_ids(self) -> Iterator[str]:
         try:
-            yield from (p.name for p in self.jobs_root.iterdir() if p.is_dir())
+            names = [p.name for p in self.jobs_root.iterdir() if p.is_dir()]
         except FileNotFoundError:
             return
+        for name in names:
+            try:
+                yield str(uuid.UUID(name))
+            except ValueError:
+                continue  # not ours
