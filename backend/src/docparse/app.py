@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             yield
         finally:
+            await service.close()
             await queue.disconnect()
 
     def provide_jobs(state: State) -> JobService:

@@ -229,3 +229,26 @@ async def test_workers_run_the_clean_up_themselves(tmp_path: Path) -> None:
     finally:
         worker.stop()
         purge_queue(settings)
+
+
+async def test_page_pictures_are_rendered_once_and_cached(
+    client: AsyncTestClient, worker: WorkerProcess, settings: Settings, tmp_path: Path
+) -> None:
+    locked = make_pdf(tmp_path / "locked.pdf", pages=2, password="pw")
+    job_id = await upload(client, locked, password="pw")
+    await wait_for_status(client, job_id, TERMINAL)
+    response = await client.get(f"/jobs/{job_id}/pages/2/image", params={"width": 640})
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    assert response.content.startswith(b"\x89PNG")
+    width = int.from_bytes(response.content[16:20], "big")
+    assert width == 700  # rounded up to a multiple of 100
+    cached = settings.storage_dir / "jobs" / job_id / "images" / "2-700.png"
+    assert cached.exists()
+    again = await client.get(f"/jobs/{job_id}/pages/2/image", params={"width": 700})
+    assert again.content == response.content
+    assert (await client.get(f"/jobs/{job_id}/pages/3/image")).status_code == 404
+
+
+async def test_config_tells_the_limits(client: AsyncTestClient, settings: Settings) -> None:
+    config = (await client.get("/config")).json()
+    assert config["max_upload_bytes"] == settings.max_upload_bytes and "pdf" in config["supported_types"]

@@ -9,11 +9,12 @@ from typing import Annotated, Literal
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
-from litestar.response import ServerSentEvent, ServerSentEventMessage, Stream
+from litestar.response import File, ServerSentEvent, ServerSentEventMessage, Stream
 
-from docparse.api.schemas import Health, JobList, ParseFlags, Readiness, RetryRequest, UploadAccepted
+from docparse.api.schemas import Health, JobList, ParseFlags, Readiness, RetryRequest, ServerConfig, UploadAccepted
 from docparse.api.upload import receive_upload
 from docparse.errors import InvalidRequest, JobNotFound
+from docparse.filetypes import SUPPORTED_TYPES
 from docparse.jobs.service import JobService, StoredUpload
 from docparse.jobs.status import JobState, JobStatus
 from docparse.pageranges import validate_page_spec
@@ -163,6 +164,20 @@ class JobController(Controller):
             raise JobNotFound(f"Page {number} is not available ({status.message}).")
         return Response(data, media_type="application/json")
 
+    @get("/pages/{number:int}/image", summary="A picture of one page (PNG), for drawing the parsed boxes over")
+    async def page_image(
+        self,
+        job_id: FromPath[uuid.UUID],
+        number: FromPath[int],
+        jobs: JobService,
+        width: Annotated[int, QueryParameter(ge=1, le=10_000)] = 800,
+    ) -> File:
+        """Rendered once per width (rounded up to a multiple of 100, at most 3000 px) and cached with the
+        results. Box coordinates scale by (picture width / page width)."""
+        path = await jobs.page_image(str(job_id), number, width)
+        return File(path, media_type="image/png", content_disposition_type="inline",
+                    headers={"Cache-Control": "private, max-age=86400"})  # fmt: skip
+
 
 def _json_result(jobs: JobService, job_id: str, pages: str | None, failed: list[dict]) -> Iterator[bytes]:
     yield b'{"job_id":"' + job_id.encode() + b'","result":{"document":' + jobs.document_json(job_id)
@@ -207,6 +222,18 @@ class JobListController(Controller):
 
 class HealthController(Controller):
     tags = ["health"]
+
+    @get("/config", summary="Limits and options the server applies, for clients to check before uploading")
+    async def config(self, jobs: JobService) -> ServerConfig:
+        s = jobs.settings
+        return ServerConfig(
+            max_upload_bytes=s.max_upload_bytes,
+            max_pages=s.max_pages,
+            page_timeout=s.page_timeout,
+            result_ttl=s.result_ttl,
+            supported_types=list(SUPPORTED_TYPES),
+            api_key_required=False,
+        )
 
     @get("/health", summary="Liveness: the API process answers")
     async def health(self) -> Health:

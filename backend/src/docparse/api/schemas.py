@@ -28,6 +28,15 @@ class RetryRequest(msgspec.Struct, forbid_unknown_fields=True):
     password: str | None = None
 
 
+class ServerConfig(msgspec.Struct):
+    max_upload_bytes: int
+    max_pages: int
+    page_timeout: float
+    result_ttl: int
+    supported_types: list[str]
+    api_key_required: bool
+
+
 class Health(msgspec.Struct):
     status: str
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import IO, Any
 
 import msgspec
@@ -78,6 +79,24 @@ def handle(channel: IO[bytes], request: dict[str, Any]) -> None:
         doc.close()
 
 
+def render(channel: IO[bytes], request: dict[str, Any]) -> None:
+    """Render one page to a PNG file (`out`), atomically."""
+    from docparse import parsing
+    from docparse.parsing.render import render_page
+
+    try:
+        doc = parsing.open_document(request["path"], request["file_type"], request.get("password"))
+        try:
+            data = render_page(doc, request["number"] - 1, request["width"])
+        finally:
+            doc.close()
+        LocalStorage(request["storage_root"]).write_atomic(Path(request["out"]), data)
+    except Exception as exc:
+        _send(channel, _error_event(exc))
+        return
+    _send(channel, {"ev": "rendered"})
+
+
 def main() -> None:
     # Keep the protocol on a private copy of stdout; anything else printed (MuPDF messages) goes to stderr.
     channel = os.fdopen(os.dup(1), "wb")
@@ -89,7 +108,8 @@ def main() -> None:
     decode = msgspec.json.Decoder().decode
     for line in sys.stdin.buffer:
         if line.strip():
-            handle(channel, decode(line))
+            request = decode(line)
+            (render if request.get("op") == "render" else handle)(channel, request)
 
 
 if __name__ == "__main__":

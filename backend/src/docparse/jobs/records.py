@@ -75,8 +75,7 @@ def record_from_hash(raw: dict[bytes, bytes]) -> JobRecord:
 # record back to life (without an expiry, it would never go away).
 _GUARDED_WRITE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-if ARGV[2] == '1' then redis.call('HDEL', KEYS[1], 'password') end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 local ttl = tonumber(ARGV[1])
 if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) elseif ttl < 0 then redis.call('PERSIST', KEYS[1]) end
 return 1
@@ -122,7 +121,7 @@ class RecordStore:
         extra: dict[str, str] | None = None,
     ) -> bool:
         fields = {**_to_hash(values), **(extra or {})}
-        args: list[str] = [str(ttl), "1" if forget_password else "0"]
+        args: list[str] = [str(ttl)]
         for name, value in fields.items():
             args += [name, value]
         return bool(await self._write(keys=[self.key(job_id)], args=args))
@@ -132,9 +131,10 @@ class RecordStore:
         return await self._guarded(job_id, values)
 
     async def finish(self, job_id: str, ttl: int, **values: Any) -> bool:
-        """Write the final state, forget the password, and let the record expire with the results."""
+        """Write the final state and let the record expire with the results. The password stays as long as the
+        extracted text does (page pictures of an encrypted document need it); it is never shown."""
         values.setdefault("finished_at", time.time())
-        return await self._guarded(job_id, values, ttl=ttl, forget_password=True)
+        return await self._guarded(job_id, values, ttl=ttl)
 
     async def reopen(self, job_id: str, password: str | None, **values: Any) -> bool:
         """Make a finished record live again (for a retry): no expiry, optionally a new password."""

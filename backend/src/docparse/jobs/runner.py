@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 import structlog
 
-from docparse.errors import Corrupt, DocparseError, JobTimeout, error_for_code
+from docparse.errors import Corrupt, DocparseError, JobTimeout, PageTimeout, error_for_code
 
 log = structlog.get_logger(__name__)
 
@@ -114,13 +114,15 @@ class ParseChild:
 
 
 class ChildPool:
-    """Warm parse processes for one worker: PyMuPDF's import costs ~1 s, so a process serves many jobs."""
+    """Warm parse processes: PyMuPDF's import costs ~1 s, so a process serves many jobs. At most `size` run at
+    once; `acquire` waits for one when all are busy."""
 
     def __init__(self, size: int, max_jobs: int, command: Sequence[str] = CHILD_COMMAND) -> None:
         self.size = size
         self.max_jobs = max_jobs
         self.command = command
         self._idle: list[ParseChild] = []
+        self._slots = asyncio.Semaphore(size)
 
     async def start(self) -> None:
         children = [ParseChild(self.command) for _ in range(self.size)]
@@ -128,29 +130,52 @@ class ChildPool:
         self._idle.extend(children)
 
     async def acquire(self) -> ParseChild:
-        while self._idle:
-            child = self._idle.pop()
-            if child.alive:
-                return child
-        child = ParseChild(self.command)
-        await child.start()
-        return child
+        await self._slots.acquire()
+        try:
+            while self._idle:
+                child = self._idle.pop()
+                if child.alive:
+                    return child
+            child = ParseChild(self.command)
+            await child.start()
+            return child
+        except BaseException:
+            self._slots.release()
+            raise
 
     async def release(self, child: ParseChild) -> None:
-        if child.alive and child.jobs_done < self.max_jobs and len(self._idle) < self.size:
-            self._idle.append(child)
-        else:
-            await child.kill()
+        """Give a child back; a dead, worn or surplus one is killed instead."""
+        try:
+            if child.alive and child.jobs_done < self.max_jobs and len(self._idle) < self.size:
+                self._idle.append(child)
+            else:
+                await child.kill()
+        finally:
+            self._slots.release()
 
     async def close(self) -> None:
         await asyncio.gather(*(c.kill() for c in self._idle))
         self._idle.clear()
 
+    async def render(self, request: dict[str, Any], *, timeout: float) -> None:
+        """Render one page picture (see child.render); a render past `timeout` is killed with its process."""
+        child = await self.acquire()
+        try:
+            await child.send({**request, "op": "render"})
+            event = await child.read(timeout=timeout)
+        except (TimeoutError, ChildDied):
+            await child.kill()
+            raise PageTimeout(f"Rendering page {request['number']} took longer than {timeout:g} s.") from None
+        finally:
+            await self.release(child)
+        if event["ev"] == "error":
+            raise error_for_code(event["code"], event["message"])
+
     async def parse(self, request: ParseRequest, *, page_timeout: float, tick: float = 5.0) -> AsyncIterator[Event]:
         """Parse `request`, yielding events. A page past `page_timeout` is killed with its process and reported
         as failed; the parse resumes at the next page in a fresh process. Document-level failures raise
         DocparseError."""
-        child = await self.acquire()
+        child: ParseChild | None = await self.acquire()
         remaining: list[int] | None = None  # 0-based indices still to parse, once known
         try:
             await child.send(request.message(None))
@@ -161,11 +186,13 @@ class ChildPool:
                     if remaining is None:  # still opening the document
                         raise _open_failure(exc, page_timeout) from None
                     if not remaining:
-                        raise ChildDied("parse process stopped after the last page") from exc
+                        return  # every page was reported; it died on its way out
                     number = remaining.pop(0) + 1
                     yield _page_failure(number, exc, page_timeout)
                     log.warning("page killed", job_id=request.job_id, page=number, reason=type(exc).__name__)
                     await child.kill()
+                    dead, child = child, None
+                    await self.release(dead)
                     child = await self.acquire()
                     await child.send(request.message(remaining))
                     continue
@@ -190,10 +217,10 @@ class ChildPool:
                     child.jobs_done += 1
                     raise error_for_code(event["code"], event["message"])
         finally:
-            # Cancelled or failed mid-parse: the process may still be working on our document.
-            if remaining:
-                await child.kill()
-            await self.release(child)
+            if child is not None:
+                if remaining:  # cancelled or failed mid-parse: the process may still be working on our document
+                    await child.kill()
+                await self.release(child)
 
     @staticmethod
     async def _next_event(child: ParseChild, page_timeout: float, tick: float) -> dict[str, Any] | None:

@@ -7,14 +7,17 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import msgspec
 from saq import Status
 from saq.queue.redis import RedisQueue
 
 from docparse.errors import JobCancelled, JobConflict, JobNotFound, JobNotReady
 from docparse.jobs.queue import enqueue_parse
 from docparse.jobs.records import JobRecord, RecordStore, record_from_hash
+from docparse.jobs.runner import ChildPool
 from docparse.jobs.status import TERMINAL_STATES, JobState, JobStatus, build_status
 from docparse.pageranges import parse_page_ranges
 from docparse.settings import Settings
@@ -38,6 +41,11 @@ class JobService:
         self.settings = settings
         self.storage = storage
         self.records = RecordStore(queue.redis, settings.queue_name)
+        self._render_pool: ChildPool | None = None  # started on the first picture asked for
+
+    async def close(self) -> None:
+        if self._render_pool is not None:
+            await self._render_pool.close()
 
     async def submit(self, upload: StoredUpload, *, password: str | None, options: dict[str, Any]) -> JobStatus:
         record = JobRecord(
@@ -263,6 +271,29 @@ class JobService:
             data = self.page_json(job_id, number)
             if data is not None:
                 yield number, data
+
+    async def page_image(self, job_id: str, number: int, width: int) -> Path:
+        """A PNG of page `number`, `width` pixels wide (rounded up to a multiple of 100, at most 3000), rendered
+        once in a separate process (this process never loads PyMuPDF) and then served from storage."""
+        width = min(3000, max(100, -(-width // 100) * 100))
+        record = await self.records.get(job_id)
+        if record is None:
+            raise JobNotFound()
+        document = msgspec.json.decode(self.document_json(job_id))
+        if not 1 <= number <= document["page_count"]:
+            raise JobNotFound(f"The document has no page {number}; it has {document['page_count']}.")
+        out = self.storage.image_path(job_id, number, width)
+        if not out.exists():
+            if self._render_pool is None:
+                self._render_pool = ChildPool(size=1, max_jobs=self.settings.child_max_jobs)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            await self._render_pool.render(
+                {"path": str(self.storage.source_path(job_id)), "file_type": record.file_type,
+                 "password": await self.records.password(job_id), "number": number, "width": width,
+                 "out": str(out), "storage_root": str(self.storage.root)},
+                timeout=self.settings.page_timeout,
+            )  # fmt: skip
+        return out
 
     async def failed_pages_json(self, job_id: str) -> list[dict[str, Any]]:
         record = await self.records.get(job_id)

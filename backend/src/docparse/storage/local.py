@@ -35,6 +35,9 @@ class LocalStorage:
     def page_path(self, job_id: str, number: int) -> Path:
         return self.pages_dir(job_id) / f"{number}.json"
 
+    def image_path(self, job_id: str, number: int, width: int) -> Path:
+        return self.job_dir(job_id) / "images" / f"{number}-{width}.png"
+
     def write_atomic(self, path: Path, data: bytes) -> None:
         tmp = path.with_name(f".{path.name}.tmp")
         with open(tmp, "wb") as f:
@@ -58,6 +61,7 @@ class LocalStorage:
     def clear_results(self, job_id: str) -> None:
         """Remove earlier results (before a re-run), keeping the source."""
         shutil.rmtree(self.pages_dir(job_id), ignore_errors=True)
+        shutil.rmtree(self.job_dir(job_id) / "images", ignore_errors=True)
         self.document_path(job_id).unlink(missing_ok=True)
 
     def delete_job(self, job_id: str) -> None:
