@@ -6,14 +6,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar
+import structlog
+from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from litestar_saq import SAQConfig, SAQPlugin
 
+from docparse.api.auth import ApiKeys, require_key
 from docparse.api.controllers import HealthController, JobController, JobListController, UploadController
+from docparse.api.metrics import MetricsController
 from docparse.api.problems import EXCEPTION_HANDLERS
 from docparse.jobs.queue import create_queue
 from docparse.jobs.service import JobService
@@ -42,15 +45,25 @@ def create_app(settings: Settings | None = None) -> Litestar:
     def provide_jobs(state: State) -> JobService:
         return state.jobs
 
+    def provide_owner(request: Request) -> str:
+        return request.state.owner  # set by the require_key guard
+
+    def bind_log_context(request: Request) -> None:
+        """Every log line of a request about a job carries its job_id."""
+        structlog.contextvars.clear_contextvars()
+        if job_id := request.path_params.get("job_id"):
+            structlog.contextvars.bind_contextvars(job_id=str(job_id))
+
     saq = SAQPlugin(
         SAQConfig(
             queue_instances={settings.queue_name: queue},
             web_enabled=True,
             web_path="/monitor",
+            web_guards=[require_key],
             use_server_lifespan=False,
         )
     )
-    handlers: list[Any] = [UploadController, JobListController, JobController, HealthController]
+    handlers: list[Any] = [UploadController, JobListController, JobController, HealthController, MetricsController]
     if (settings.frontend_dir / "index.html").is_file():
         handlers.append(
             create_static_files_router(
@@ -59,11 +72,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         )
     return Litestar(
         route_handlers=handlers,
-        dependencies={"jobs": Provide(provide_jobs, sync_to_thread=False)},
+        dependencies={
+            "jobs": Provide(provide_jobs, sync_to_thread=False),
+            "owner": Provide(provide_owner, sync_to_thread=False),
+        },
+        before_request=bind_log_context,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         plugins=[saq],
         lifespan=[lifespan],
-        state=State({"jobs": service, "settings": settings}),
+        state=State({"jobs": service, "settings": settings, "api_keys": ApiKeys(settings.api_key_list)}),
         openapi_config=OpenAPIConfig(title="docparse", version="0.1.0", path="/schema"),
         logging_config=None,
     )

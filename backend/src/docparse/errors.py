@@ -8,6 +8,7 @@ class DocparseError(Exception):
 
     code: str = "internal"
     status_code: int = 500
+    headers: dict[str, str] | None = None
     default_message: str = "Something went wrong inside docparse."
 
     def __init__(self, message: str | None = None) -> None:
@@ -43,6 +44,20 @@ class InvalidRequest(DocparseError):
     code = "invalid_request"
     status_code = 400
     default_message = "The request is not valid."
+
+
+class Unauthorized(DocparseError):
+    code = "unauthorized"
+    status_code = 401
+    default_message = "This server needs an API key: send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'."
+    headers = {"WWW-Authenticate": 'Bearer realm="docparse"'}
+
+
+class Busy(DocparseError):
+    code = "too_many_requests"
+    status_code = 429
+    default_message = "The queue is full right now; try again in a little while."
+    headers = {"Retry-After": "30"}
 
 
 class TooManyPages(DocparseError):

@@ -46,9 +46,17 @@ class Settings(BaseSettings):
         description="the built web UI served at /; not served when the folder is missing",
     )
 
+    # --- operations ---
+    api_keys: str = Field("", description="comma-separated API keys; empty turns authentication off")
+    max_queued: int = Field(1000, ge=1, description="queued jobs beyond which uploads get 429")
+
     # --- logs ---
     log_level: str = "INFO"
     log_json: bool | None = Field(None, description="JSON logs; default: when stderr is not a terminal")
+
+    @property
+    def api_key_list(self) -> list[str]:
+        return [k.strip() for k in self.api_keys.split(",") if k.strip()]
 
     @property
     def max_upload_bytes(self) -> int:

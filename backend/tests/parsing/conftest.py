@@ -46,7 +46,9 @@ def build_pdf(pages: int = 4) -> pymupdf.Document:
     })  # fmt: skip
     doc.set_toc([[1, "Part One", 1], [2, "Section 1.1", 2], [1, "Part Two", 3]])
     first = doc[0]
-    first.insert_link({"kind": pymupdf.LINK_URI, "from": pymupdf.Rect(72, 100, 300, 125), "uri": "https://example.org/"})
+    first.insert_link(
+        {"kind": pymupdf.LINK_URI, "from": pymupdf.Rect(72, 100, 300, 125), "uri": "https://example.org/"}
+    )
     first.insert_link({"kind": pymupdf.LINK_GOTO, "from": pymupdf.Rect(72, 130, 300, 145), "page": pages - 1})
     doc[1].insert_image(pymupdf.Rect(100, 300, 300, 450), stream=png_bytes())
     last = doc[pages - 1]
@@ -86,7 +88,9 @@ def encrypted_pdf(docs_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def owner_only_pdf(docs_dir: Path) -> Path:
     """AES-256 with an owner password only: the user password is empty, so it opens without one."""
-    return save(build_pdf(2), docs_dir / "owner-only.pdf", encryption=pymupdf.PDF_ENCRYPT_AES_256, owner_pw=OWNER_PASSWORD)
+    return save(
+        build_pdf(2), docs_dir / "owner-only.pdf", encryption=pymupdf.PDF_ENCRYPT_AES_256, owner_pw=OWNER_PASSWORD
+    )
 
 
 @pytest.fixture(scope="session")

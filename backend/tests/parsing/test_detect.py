@@ -49,7 +49,8 @@ def test_fixture_files(fixture: str, expected: str | None, request: pytest.Fixtu
 
 
 @pytest.mark.parametrize(
-    "fixture", [name for name, kind in FIXTURE_TYPES.items() if kind and "corrupt" not in name and "encrypted" not in name]
+    "fixture",
+    [name for name, kind in FIXTURE_TYPES.items() if kind and "corrupt" not in name and "encrypted" not in name],
 )
 def test_every_detected_fixture_opens_and_parses(fixture: str, request: pytest.FixtureRequest) -> None:
     path = request.getfixturevalue(fixture)

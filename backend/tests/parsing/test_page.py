@@ -101,7 +101,6 @@ def test_images(pdf: pymupdf.Document) -> None:
     image = page.images[0]
     assert (image.width, image.height) == PNG_SIZE
     assert image.bbox == (100, 300, 300, 450)
-    assert image.xref is not None and image.xref == pdf[1].get_images()[0][0]
     assert image.colorspace
     assert [block.type for block in page.blocks].count("image") == 1
 
@@ -114,19 +113,6 @@ def test_images_agree_with_get_image_info(pdf: pymupdf.Document) -> None:
     info = pdf[1].get_image_info()
     images = parse_page(pdf, 1, ParseOptions()).images
     assert [(i["width"], i["height"]) for i in info] == [(i.width, i.height) for i in images]
-
-
-def test_same_size_images_get_no_xref(docs_dir: Path) -> None:
-    """Two different images of one pixel size cannot be told apart by size: no xref rather than a wrong one."""
-    from .conftest import png_bytes, save
-
-    doc = pymupdf.open()
-    page = doc.new_page()
-    page.insert_image(pymupdf.Rect(10, 10, 50, 40), stream=png_bytes(shade=10))
-    page.insert_image(pymupdf.Rect(60, 10, 100, 40), stream=png_bytes(shade=250))
-    path = save(doc, docs_dir / "twins.pdf")
-    images = parse_first(path, "pdf").images
-    assert len(images) == 2 and all(image.xref is None for image in images)
 
 
 def test_tables(table_pdf: Path) -> None:

@@ -7,13 +7,15 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Literal
 
 import msgspec
+import structlog
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import File, ServerSentEvent, ServerSentEventMessage, Stream
 
+from docparse.api.auth import require_key
 from docparse.api.schemas import Health, JobList, ParseFlags, Readiness, RetryRequest, ServerConfig, UploadAccepted
 from docparse.api.upload import receive_upload
-from docparse.errors import InvalidRequest, JobNotFound
+from docparse.errors import Busy, InvalidRequest, JobNotFound
 from docparse.filetypes import SUPPORTED_TYPES
 from docparse.jobs.service import JobService, StoredUpload
 from docparse.jobs.status import JobState, JobStatus
@@ -42,11 +44,16 @@ def _parse_flags(raw: str | None) -> dict[str, bool]:
 class UploadController(Controller):
     path = "/upload"
     tags = ["jobs"]
+    guards = [require_key]
 
     @post(status_code=202, request_max_body_size=None, summary="Upload a document and queue it for parsing")
-    async def upload(self, request: Request, jobs: JobService) -> Response[UploadAccepted]:
-        """Multipart form: `file` (required), `password`, `pages` (e.g. `1-3,7`), `options` (`tables,markdown`)."""
+    async def upload(self, request: Request, jobs: JobService, owner: str) -> Response[UploadAccepted]:
+        """Multipart form: `file` (required), `password`, `pages` (e.g. `1-3,7`), `options` (`tables,markdown`).
+        429 with Retry-After while the queue holds more than DOCPARSE_MAX_QUEUED jobs."""
+        if await jobs.queue.count("queued") >= jobs.settings.max_queued:
+            raise Busy(f"{jobs.settings.max_queued} jobs are already waiting; try again in a little while.")
         job_id = str(uuid.uuid4())
+        structlog.contextvars.bind_contextvars(job_id=job_id)
         received = await receive_upload(request, jobs.storage.source_path(job_id), jobs.settings.max_upload_bytes)
         try:
             pages = received.fields.get("pages", "").strip() or None
@@ -56,6 +63,7 @@ class UploadController(Controller):
                 StoredUpload(job_id, received.filename, received.file_type, received.size, received.sha256),
                 password=received.fields.get("password") or None,
                 options=options,
+                owner=owner,
             )
         except BaseException:
             jobs.storage.delete_job(job_id)  # nothing half-accepted is left behind
@@ -78,16 +86,18 @@ class UploadController(Controller):
 class JobController(Controller):
     path = "/jobs/{job_id:uuid}"
     tags = ["jobs"]
+    guards = [require_key]
 
     @get(summary="Status and progress of a job")
-    async def status(self, job_id: FromPath[uuid.UUID], jobs: JobService) -> JobStatus:
-        return await jobs.status(str(job_id))
+    async def status(self, job_id: FromPath[uuid.UUID], jobs: JobService, owner: str) -> JobStatus:
+        return await jobs.status(str(job_id), owner)
 
     @get("/result", summary="The parse result of a completed job", media_type="application/json")
     async def result(
         self,
         job_id: FromPath[uuid.UUID],
         jobs: JobService,
+        owner: str,
         format: FromQuery[Literal["json", "text", "markdown"]] = "json",
         pages: FromQuery[str | None] = None,
     ) -> Stream:
@@ -98,9 +108,9 @@ class JobController(Controller):
         key = str(job_id)
         validate_page_spec(pages)
         if pages is None:
-            await jobs.completed_status(key)
+            await jobs.completed_status(key, owner)
         else:
-            await jobs.status(key)
+            await jobs.status(key, owner)
             jobs.document_json(key)  # 409 until the document is opened
         if format == "json":
             chunks = _json_result(jobs, key, pages, await jobs.failed_pages_json(key))
@@ -110,35 +120,36 @@ class JobController(Controller):
         return Stream(_text_result(jobs, key, pages, field), media_type=media)
 
     @post("/cancel", status_code=202, summary="Cancel a queued or processing job")
-    async def cancel(self, job_id: FromPath[uuid.UUID], jobs: JobService) -> JobStatus:
+    async def cancel(self, job_id: FromPath[uuid.UUID], jobs: JobService, owner: str) -> JobStatus:
         """A queued job is cancelled at once; a processing one stops within a page (its parse process is
         killed) and ends `cancelled` with the pages done so far. 409 for a finished job."""
-        return await jobs.cancel(str(job_id))
+        return await jobs.cancel(str(job_id), owner)
 
     @post("/retry", status_code=202, summary="Run a failed or cancelled job again")
     async def retry(
-        self, job_id: FromPath[uuid.UUID], jobs: JobService, data: JSONBody[RetryRequest | None] = None
+        self, job_id: FromPath[uuid.UUID], jobs: JobService, owner: str, data: JSONBody[RetryRequest | None] = None
     ) -> JobStatus:
         """Re-runs the same stored file under the same job id (its URLs stay valid); `attempts` keeps counting.
         Send `{"password": "..."}` to retry an encrypted document with its password."""
-        return await jobs.retry(str(job_id), password=data.password if data else None)
+        return await jobs.retry(str(job_id), password=data.password if data else None, owner=owner)
 
     @delete(status_code=204, summary="Delete a job, its file and its results")
-    async def remove(self, job_id: FromPath[uuid.UUID], jobs: JobService) -> None:
+    async def remove(self, job_id: FromPath[uuid.UUID], jobs: JobService, owner: str) -> None:
         """A running job is cancelled first. Nothing of the job is left in Redis or in storage."""
-        await jobs.delete(str(job_id))
+        await jobs.delete(str(job_id), owner=owner)
 
     @get("/events", summary="Server-Sent Events: the job's status on every change")
     async def events(
         self,
         job_id: FromPath[uuid.UUID],
         jobs: JobService,
+        owner: str,
         last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
     ) -> ServerSentEvent:
         """Each event (type `status`) carries the status object; the stream ends after a terminal status. A
         client reconnecting with `Last-Event-ID` gets the current status only if it changed."""
         key = str(job_id)
-        await jobs.status(key)  # 404 before the stream starts
+        await jobs.status(key, owner)  # 404 before the stream starts
 
         async def stream() -> AsyncIterator[ServerSentEventMessage]:
             async for status in jobs.watch(key):
@@ -150,13 +161,15 @@ class JobController(Controller):
         return ServerSentEvent(stream(), retry_duration=2000, headers={"Cache-Control": "no-cache"})
 
     @get("/document", summary="Document information (available once the document is opened)")
-    async def document(self, job_id: FromPath[uuid.UUID], jobs: JobService) -> Response[bytes]:
-        await jobs.status(str(job_id))
+    async def document(self, job_id: FromPath[uuid.UUID], jobs: JobService, owner: str) -> Response[bytes]:
+        await jobs.status(str(job_id), owner)
         return Response(jobs.document_json(str(job_id)), media_type="application/json")
 
     @get("/pages/{number:int}", summary="One parsed page, readable as soon as it is parsed")
-    async def page(self, job_id: FromPath[uuid.UUID], number: FromPath[int], jobs: JobService) -> Response[bytes]:
-        status = await jobs.status(str(job_id))
+    async def page(
+        self, job_id: FromPath[uuid.UUID], number: FromPath[int], jobs: JobService, owner: str
+    ) -> Response[bytes]:
+        status = await jobs.status(str(job_id), owner)
         data = jobs.page_json(str(job_id), number)
         if data is None:
             if number in status.failed_pages:
@@ -170,11 +183,12 @@ class JobController(Controller):
         job_id: FromPath[uuid.UUID],
         number: FromPath[int],
         jobs: JobService,
+        owner: str,
         width: Annotated[int, QueryParameter(ge=1, le=10_000)] = 800,
     ) -> File:
         """Rendered once per width (rounded up to a multiple of 100, at most 3000 px) and cached with the
         results. Box coordinates scale by (picture width / page width)."""
-        path = await jobs.page_image(str(job_id), number, width)
+        path = await jobs.page_image(str(job_id), number, width, owner)
         return File(path, media_type="image/png", content_disposition_type="inline",
                     headers={"Cache-Control": "private, max-age=86400"})  # fmt: skip
 
@@ -205,18 +219,20 @@ def _text_result(jobs: JobService, job_id: str, pages: str | None, field: str) -
 class JobListController(Controller):
     path = "/jobs"
     tags = ["jobs"]
+    guards = [require_key]
 
     @get(summary="History of jobs, newest first")
     async def list_jobs(
         self,
         jobs: JobService,
+        owner: str,
         status: FromQuery[JobState | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         cursor: FromQuery[str | None] = None,
     ) -> JobList:
         """`status` filters; pass `next_cursor` back as `cursor` for the next page (`null` on the last one).
         Finished jobs stay listed until their retention ends (`expires_at`)."""
-        found, next_cursor = await jobs.list(status=status, limit=limit, cursor=cursor)
+        found, next_cursor = await jobs.list(status=status, limit=limit, cursor=cursor, owner=owner)
         return JobList(jobs=found, next_cursor=next_cursor)
 
 
@@ -232,7 +248,7 @@ class HealthController(Controller):
             page_timeout=s.page_timeout,
             result_ttl=s.result_ttl,
             supported_types=list(SUPPORTED_TYPES),
-            api_key_required=False,
+            api_key_required=bool(s.api_key_list),
         )
 
     @get("/health", summary="Liveness: the API process answers")

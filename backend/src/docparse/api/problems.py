@@ -36,7 +36,7 @@ def problem(status: int, code: str, detail: str, headers: dict[str, str] | None 
 
 
 def docparse_error_handler(_: Request, exc: DocparseError) -> Response:
-    return problem(exc.status_code, exc.code, exc.message)
+    return problem(exc.status_code, exc.code, exc.message, exc.headers)
 
 
 def http_error_handler(_: Request, exc: HTTPException) -> Response:

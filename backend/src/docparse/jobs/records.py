@@ -36,6 +36,8 @@ class JobRecord(msgspec.Struct, kw_only=True):
     error_code: str | None = None
     error_message: str | None = None
     cancel_requested: bool = False
+    owner: str = ""  # the API key's owner id when keys are on; "" when they are off
+    settled_at: float | None = None  # when a worker last finished with the job (SAQ writes nothing after it)
 
 
 _JSON_FIELDS = {"options", "failed_pages"}

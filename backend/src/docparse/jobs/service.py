@@ -15,6 +15,7 @@ from saq import Status
 from saq.queue.redis import RedisQueue
 
 from docparse.errors import JobCancelled, JobConflict, JobNotFound, JobNotReady
+from docparse.jobs.metrics import count_upload
 from docparse.jobs.queue import enqueue_parse
 from docparse.jobs.records import JobRecord, RecordStore, record_from_hash
 from docparse.jobs.runner import ChildPool
@@ -47,7 +48,9 @@ class JobService:
         if self._render_pool is not None:
             await self._render_pool.close()
 
-    async def submit(self, upload: StoredUpload, *, password: str | None, options: dict[str, Any]) -> JobStatus:
+    async def submit(
+        self, upload: StoredUpload, *, password: str | None, options: dict[str, Any], owner: str = ""
+    ) -> JobStatus:
         record = JobRecord(
             job_id=upload.job_id,
             filename=upload.filename,
@@ -56,18 +59,21 @@ class JobService:
             sha256=upload.sha256,
             created_at=time.time(),
             options=options,
+            owner=owner,
         )
         await self.records.create(record, password=password)
         await enqueue_parse(self.queue, upload.job_id, self.settings)
+        await count_upload(self.queue.redis, self.settings.queue_name, upload.size)
         return await self.status(upload.job_id)
 
-    async def status(self, job_id: str) -> JobStatus:
-        status = (await self.statuses([job_id]))[0]
+    async def status(self, job_id: str, owner: str | None = None) -> JobStatus:
+        """The job's status; with `owner`, a job of another owner is as unknown as a missing one."""
+        status = (await self.statuses([job_id], owner))[0]
         if status is None:
             raise JobNotFound()
         return status
 
-    async def statuses(self, job_ids: list[str]) -> list[JobStatus | None]:
+    async def statuses(self, job_ids: list[str], owner: str | None = None) -> list[JobStatus | None]:
         """Statuses of several jobs (None for unknown ones) in one round trip.
 
         One transaction, so a record and its SAQ job are read at the same instant: a fast job can finish between
@@ -83,12 +89,13 @@ class JobService:
         out: list[JobStatus | None] = []
         for i in range(0, len(replies), 3):
             raw_record, raw_job, position = replies[i : i + 3]
-            if not raw_record:
+            record = record_from_hash(raw_record) if raw_record else None
+            if record is None or (owner is not None and record.owner != owner):
                 out.append(None)
                 continue
             out.append(
                 build_status(
-                    record_from_hash(raw_record),
+                    record,
                     self.queue.deserialize(raw_job),
                     queue_position=position,
                     ttl=self.settings.result_ttl,
@@ -98,7 +105,7 @@ class JobService:
         return out
 
     async def list(
-        self, *, status: JobState | None, limit: int, cursor: str | None
+        self, *, status: JobState | None, limit: int, cursor: str | None, owner: str | None = None
     ) -> tuple[list[JobStatus], str | None]:
         """A page of the history, newest first. With a status filter a page may hold fewer than `limit` jobs
         (at most 10 pages' worth of history is read per call); `next_cursor` is None only at the end."""
@@ -108,7 +115,7 @@ class JobService:
             rows = await self.records.history_page(next_cursor, limit)
             if not rows:
                 return found, None
-            statuses = await self.statuses([job_id for job_id, _ in rows])
+            statuses = await self.statuses([job_id for job_id, _ in rows], owner)
             for (job_id, created), job_status in zip(rows, statuses, strict=True):
                 next_cursor = f"{created!r}:{job_id}"
                 if job_status is not None and (status is None or job_status.status == status):
@@ -119,10 +126,10 @@ class JobService:
                 return found, None
         return found, next_cursor
 
-    async def cancel(self, job_id: str) -> JobStatus:
+    async def cancel(self, job_id: str, owner: str | None = None) -> JobStatus:
         """A queued job is cancelled at once; a processing one is stopped by its worker within moments (the
         parse process is killed, not asked). Finished jobs cannot be cancelled."""
-        status = await self.status(job_id)
+        status = await self.status(job_id, owner)
         if status.status in TERMINAL_STATES:
             raise JobConflict(f"The job is already {status.status.value}; there is nothing to cancel.")
         await self.records.update(job_id, cancel_requested=True)
@@ -142,9 +149,9 @@ class JobService:
             await self._notify(job_id)
         return await self.status(job_id)
 
-    async def retry(self, job_id: str, *, password: str | None = None) -> JobStatus:
+    async def retry(self, job_id: str, *, password: str | None = None, owner: str | None = None) -> JobStatus:
         """Run a failed or cancelled job again, under the same id, on the stored file; `attempts` keeps counting."""
-        status = await self.status(job_id)
+        status = await self.status(job_id, owner)
         if status.status not in (JobState.FAILED, JobState.CANCELLED):
             raise JobConflict(f"Only failed or cancelled jobs can be retried; this one is {status.status.value}.")
         self.storage.clear_results(job_id)
@@ -167,17 +174,19 @@ class JobService:
         await self._notify(job_id)
         return await self.status(job_id)
 
-    async def delete(self, job_id: str, *, wait: float = 10.0) -> None:
+    async def delete(self, job_id: str, *, owner: str | None = None, wait: float = 10.0) -> None:
         """Remove the job's record, SAQ job, stored file and results. A live job is cancelled first, and its
         worker given `wait` seconds to stop, so nothing is written back after the files are gone."""
-        status = await self.status(job_id)
+        status = await self.status(job_id, owner)
         if status.status not in TERMINAL_STATES:
             await self.cancel(job_id)
-            await self._wait_terminal(job_id, wait)
+        await self._wait_settled(job_id, wait)
+        saq_id = self.queue.job_id(job_id)
         async with self.queue.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(self.queue.job_id(job_id), f"saq:abort:{job_id}")
-            pipe.zrem(self.queue.namespace("incomplete"), self.queue.job_id(job_id))
-            pipe.lrem(self.queue.namespace("queued"), 0, self.queue.job_id(job_id))
+            pipe.delete(saq_id, f"saq:abort:{job_id}")
+            pipe.zrem(self.queue.namespace("incomplete"), saq_id)
+            for name in ("queued", "active"):
+                pipe.lrem(self.queue.namespace(name), 0, saq_id)
             await pipe.execute()
         await self.records.delete(job_id)
         self.storage.delete_job(job_id)
@@ -232,12 +241,18 @@ class JobService:
                 removed += 1
         return removed
 
-    async def _wait_terminal(self, job_id: str, timeout: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                async for status in self.watch(job_id, reread=0.5):
-                    if status.status in TERMINAL_STATES:
-                        return
+    async def _wait_settled(self, job_id: str, timeout: float) -> None:
+        """Until the job is terminal and the worker of its last attempt is done with it (see record_outcome),
+        or `timeout` (a dead worker never settles). Polls: this runs only when a live job is deleted."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            record = await self.records.get(job_id)
+            if record is None:
+                return
+            started = record.started_at
+            if JobState(record.status) in TERMINAL_STATES and (started is None or (record.settled_at or 0) >= started):
+                return
+            await asyncio.sleep(0.05)
 
     async def _notify(self, job_id: str) -> None:
         """Wake SSE listeners after a change made here rather than by SAQ."""
@@ -245,8 +260,8 @@ class JobService:
         if job is not None:
             await self.queue.notify(job)
 
-    async def completed_status(self, job_id: str) -> JobStatus:
-        status = await self.status(job_id)
+    async def completed_status(self, job_id: str, owner: str | None = None) -> JobStatus:
+        status = await self.status(job_id, owner)
         if status.status != JobState.COMPLETED:
             raise JobNotReady(f"The job is {status.status.value}, not completed: {status.message}.")
         return status
@@ -272,12 +287,12 @@ class JobService:
             if data is not None:
                 yield number, data
 
-    async def page_image(self, job_id: str, number: int, width: int) -> Path:
+    async def page_image(self, job_id: str, number: int, width: int, owner: str | None = None) -> Path:
         """A PNG of page `number`, `width` pixels wide (rounded up to a multiple of 100, at most 3000), rendered
         once in a separate process (this process never loads PyMuPDF) and then served from storage."""
         width = min(3000, max(100, -(-width // 100) * 100))
         record = await self.records.get(job_id)
-        if record is None:
+        if record is None or (owner is not None and record.owner != owner):
             raise JobNotFound()
         document = msgspec.json.decode(self.document_json(job_id))
         if not 1 <= number <= document["page_count"]:
@@ -303,12 +318,13 @@ class JobService:
     async def ready(self) -> dict[str, Any]:
         """Redis answers and at least one worker wrote its heartbeat recently."""
         try:
-            await self.queue.redis.ping()
-            info = await self.queue.info()
+            async with asyncio.timeout(2):  # a probe polled every second must not hang on a lost connection
+                await self.queue.redis.ping()
+                info = await self.queue.info()
         except Exception as exc:  # any Redis failure means not ready, with the reason
             return {"ready": False, "redis": False, "workers": 0, "reason": f"Redis: {exc}"}
         workers = len(info.get("workers", {}))
-        reason = None if workers else "no worker has reported in the last 10 s"
+        reason = None if workers else "no worker has reported in the last few seconds"
         return {
             "ready": workers > 0,
             "redis": True,

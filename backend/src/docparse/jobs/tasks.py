@@ -11,6 +11,7 @@ import structlog
 from saq import Job, Status
 
 from docparse.errors import DocparseError, JobCancelled, JobNotFound, JobTimeout, error_for_code
+from docparse.jobs.metrics import count_finished
 from docparse.jobs.records import PageError, RecordStore
 from docparse.jobs.runner import ChildPool, Opened, PageDone, PageFailed, ParseRequest, Waiting
 from docparse.settings import Settings
@@ -65,20 +66,34 @@ async def parse_document(ctx: dict[str, Any], *, job_id: str) -> dict[str, Any]:
     deps: WorkerDeps = ctx["docparse"]
     bound = log.bind(job_id=job_id, attempt=job.attempts)
     ttl = deps.settings.result_ttl
+    progress = Progress(job, deps.records, job_id, deps.settings.progress_interval)
+    started = time.perf_counter()
     try:
-        summary = await _parse(job, deps, job_id, bound)
+        await _parse(job, deps, job_id, progress, bound)
     except DocparseError as exc:
         job.retries = job.attempts  # the same input would fail the same way
         state = "cancelled" if isinstance(exc, JobCancelled) else "failed"
         bound.info("parse ended", status=state, code=exc.code, error=exc.message)
         await deps.records.finish(job_id, ttl, status=state, error_code=exc.code, error_message=exc.message)
+        await _count(deps, state, progress, started)
         raise
     await deps.records.finish(job_id, ttl, status="completed")
+    seconds = await _count(deps, "completed", progress, started)
+    summary = {"pages_done": progress.done, "pages_failed": len(progress.failed), "seconds": round(seconds, 3)}
     bound.info("parse finished", **summary)
     return summary
 
 
-async def _parse(job: Job, deps: WorkerDeps, job_id: str, bound: Any) -> dict[str, Any]:
+async def _count(deps: WorkerDeps, state: str, progress: Progress, started: float) -> float:
+    seconds = time.perf_counter() - started
+    await count_finished(
+        deps.records.redis, deps.settings.queue_name, status=state, pages_parsed=progress.done,
+        pages_failed=len(progress.failed), seconds=seconds,
+    )  # fmt: skip
+    return seconds
+
+
+async def _parse(job: Job, deps: WorkerDeps, job_id: str, progress: Progress, bound: Any) -> None:
     record = await deps.records.get(job_id)
     if record is None:
         raise JobNotFound("The job was deleted before it could run.")
@@ -109,9 +124,7 @@ async def _parse(job: Job, deps: WorkerDeps, job_id: str, bound: Any) -> dict[st
         options=record.options,
         password=await deps.records.password(job_id),
     )
-    progress = Progress(job, deps.records, job_id, deps.settings.progress_interval)
     bound.info("parse started", file_type=record.file_type, size=record.size)
-    started = time.perf_counter()
     parse = asyncio.create_task(_consume(deps, request, progress, bound))
     cancel = asyncio.create_task(_wait_for_cancel(job, deps.records, job_id))
     try:
@@ -135,8 +148,6 @@ async def _parse(job: Job, deps: WorkerDeps, job_id: str, bound: Any) -> dict[st
         raise error_for_code(
             first.code, first.message if len(progress.failed) == 1 else f"{first.message} No page could be read."
         )
-    seconds = time.perf_counter() - started
-    return {"pages_done": progress.done, "pages_failed": len(progress.failed), "seconds": round(seconds, 3)}
 
 
 async def _consume(deps: WorkerDeps, request: ParseRequest, progress: Progress, bound: Any) -> None:
@@ -181,29 +192,28 @@ async def _wait_for_cancel(job: Job, records: RecordStore, job_id: str) -> None:
 
 
 async def record_outcome(ctx: dict[str, Any]) -> None:
-    """SAQ's after_process hook, for the endings the task could not write itself: an unexpected error
-    (SAQ retries it or gives up) or SAQ's own abort."""
+    """SAQ's after_process hook. Writes the endings the task could not write itself — an unexpected error (SAQ
+    retries it or gives up) or SAQ's own abort — and, always, `settled_at`: SAQ has made its last write for this
+    attempt, so the job can now be deleted without a late write bringing a key back."""
     job: Job | None = ctx.get("job")
     if job is None or job.function != "parse_document":
         return
     deps: WorkerDeps = ctx["docparse"]
     exc = ctx.get("exception")
+    ttl = deps.settings.result_ttl
+    settled = {"settled_at": time.time()}
     if isinstance(exc, DocparseError):
-        return  # written by the task
-    if job.status in (Status.QUEUED, Status.NEW):
-        await deps.records.update(job.key, status="queued")
+        await deps.records.update(job.key, **settled)  # the outcome was written by the task
+    elif job.status in (Status.QUEUED, Status.NEW):
+        await deps.records.update(job.key, status="queued", **settled)
     elif job.status == Status.FAILED:
         log.error("unexpected job failure", job_id=job.key, exc_info=exc)
         error = JobTimeout() if isinstance(exc, TimeoutError) else DocparseError()
-        await deps.records.finish(
-            job.key, deps.settings.result_ttl, status="failed", error_code=error.code, error_message=error.message
-        )
+        await deps.records.finish(job.key, ttl, status="failed", error_code=error.code, error_message=error.message,
+                                  **settled)  # fmt: skip
     elif job.status == Status.ABORTED:
         cancelled = JobCancelled()
-        await deps.records.finish(
-            job.key,
-            deps.settings.result_ttl,
-            status="cancelled",
-            error_code=cancelled.code,
-            error_message=cancelled.message,
-        )
+        await deps.records.finish(job.key, ttl, status="cancelled", error_code=cancelled.code,
+                                  error_message=cancelled.message, **settled)  # fmt: skip
+    else:
+        await deps.records.update(job.key, **settled)

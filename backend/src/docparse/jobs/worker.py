@@ -38,12 +38,18 @@ def build_worker(settings: Settings, *, child_command: Sequence[str] = CHILD_COM
         await asyncio.gather(ctx["retention"], return_exceptions=True)
         await pool.close()
 
+    async def bind_job(ctx: dict[str, Any]) -> None:
+        """Every log line about a job, SAQ's own included, carries its job_id."""
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(job_id=ctx["job"].key)
+
     return Worker(
         queue,
         functions=[(PARSE_FUNCTION, parse_document)],
         concurrency=settings.worker_concurrency,
         startup=startup,
         shutdown=shutdown,
+        before_process=bind_job,
         after_process=record_outcome,
         timers={"sweep": settings.sweep_interval, "worker_info": 5},
         **worker_options,

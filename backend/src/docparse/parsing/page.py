@@ -48,8 +48,6 @@ def _parse(page: pymupdf.Page, options: ParseOptions) -> Page:
     # Measured on the corpus: identical to page.get_text() on 2795 of 2809 pages; the others differ only where
     # glyphs have no size (get_text() puts each of them on a line of its own, "H\ne\nl\nl\no" for "Hello").
     blocks, images, text = _blocks(textpage.extractBLOCKS(), to_display)
-    if images and page.parent.is_pdf:
-        images = _with_xrefs(page, images)
     tables = _tables(page, textpage) if options.tables else []
     rect = page.rect
     return Page(
@@ -71,7 +69,8 @@ def _parse(page: pymupdf.Page, options: ParseOptions) -> Page:
 def _bbox(x0: float, y0: float, x1: float, y1: float, matrix: pymupdf.Matrix | None = None) -> BBox:
     if matrix is not None:
         x0, y0, x1, y1 = pymupdf.Rect(x0, y0, x1, y1) * matrix
-    return (round(x0, 2), round(y0, 2), round(x1, 2), round(y1, 2))
+    # round(v * 100) / 100 is round(v, 2) at half the cost; this runs for every block, image and link.
+    return (round(x0 * 100) / 100, round(y0 * 100) / 100, round(x1 * 100) / 100, round(y1 * 100) / 100)
 
 
 def _blocks(raw: list[tuple], to_display: pymupdf.Matrix | None) -> tuple[list[Block], list[Image], str]:
@@ -89,29 +88,8 @@ def _blocks(raw: list[tuple], to_display: pymupdf.Matrix | None) -> tuple[list[B
             described = _IMAGE_TEXT.match(content)
             width, height = (int(described[2]), int(described[3])) if described else (None, None)
             colorspace = described[1] if described else None
-            images.append(Image(bbox=bbox, width=width, height=height, colorspace=colorspace, xref=None))
+            images.append(Image(bbox=bbox, width=width, height=height, colorspace=colorspace))
     return blocks, images, "".join(lines)
-
-
-def _with_xrefs(page: pymupdf.Page, images: list[Image]) -> list[Image]:
-    """Give each image its PDF object number when exactly one image of its pixel size is in the page's resources.
-
-    The text pass does not know xrefs; page.get_images() does (reading only the resource dictionaries, ~10x
-    cheaper than the text pass) but has no positions. Matching by size is exact unless two images share a size,
-    and those stay None rather than risk a wrong answer.
-    """
-    by_size: dict[tuple[int, int], int | None] = {}
-    try:
-        listed = page.get_images()
-    except Exception:
-        return images
-    for xref, _smask, width, height, *_ in listed:
-        size = (width, height)
-        by_size[size] = xref if by_size.get(size, xref) == xref else None
-    for image in images:
-        if image.width is not None and image.height is not None:
-            image.xref = by_size.get((image.width, image.height))
-    return images
 
 
 def _links(page: pymupdf.Page) -> list[Link]:
@@ -128,7 +106,7 @@ def _links(page: pymupdf.Page) -> list[Link]:
     while link.m_internal:
         uri = link.m_internal.uri or ""
         rect = link.rect()
-        bbox = (round(rect.x0, 2), round(rect.y0, 2), round(rect.x1, 2), round(rect.y1, 2))
+        bbox = _bbox(rect.x0, rect.y0, rect.x1, rect.y1)
         if mupdf.fz_is_external_link(uri):
             links.append(Link(kind="uri", bbox=bbox, uri=uri, page=None))
         elif uri:

@@ -1,0 +1,67 @@
+"""Service-wide counters kept in Redis, so every worker and API process adds to the same figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+
+PARSE_SECONDS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+
+
+def metrics_key(queue_name: str) -> str:
+    return f"docparse:{queue_name}:metrics"
+
+
+async def count_upload(redis: Redis, queue_name: str, size: int) -> None:
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.hincrby(metrics_key(queue_name), "uploads", 1)
+        pipe.hincrby(metrics_key(queue_name), "upload_bytes", size)
+        await pipe.execute()
+
+
+async def count_finished(
+    redis: Redis, queue_name: str, *, status: str, pages_parsed: int, pages_failed: int, seconds: float
+) -> None:
+    """One job ended: its outcome, its pages, and its parse time into the histogram's buckets."""
+    key = metrics_key(queue_name)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.hincrby(key, f"jobs:{status}", 1)
+        pipe.hincrby(key, "pages_parsed", pages_parsed)
+        pipe.hincrby(key, "pages_failed", pages_failed)
+        pipe.hincrbyfloat(key, "parse_seconds_sum", seconds)
+        pipe.hincrby(key, "parse_seconds_count", 1)
+        for bound in PARSE_SECONDS_BUCKETS:
+            if seconds <= bound:
+                pipe.hincrby(key, f"parse_seconds_le:{bound}", 1)
+        await pipe.execute()
+
+
+@dataclass
+class Snapshot:
+    jobs_finished: dict[str, int] = field(default_factory=dict)
+    pages_parsed: int = 0
+    pages_failed: int = 0
+    parse_seconds_sum: float = 0.0
+    parse_seconds_count: int = 0
+    parse_seconds_buckets: list[tuple[float, int]] = field(default_factory=list)  # cumulative, as Prometheus wants
+    uploads: int = 0
+    upload_bytes: int = 0
+    queued: int = 0
+    active: int = 0
+    workers: int = 0
+
+
+async def read_snapshot(redis: Redis, queue_name: str) -> Snapshot:
+    raw = {k.decode(): v.decode() for k, v in (await redis.hgetall(metrics_key(queue_name))).items()}
+    snap = Snapshot(
+        jobs_finished={k.removeprefix("jobs:"): int(v) for k, v in raw.items() if k.startswith("jobs:")},
+        pages_parsed=int(raw.get("pages_parsed", 0)),
+        pages_failed=int(raw.get("pages_failed", 0)),
+        parse_seconds_sum=float(raw.get("parse_seconds_sum", 0)),
+        parse_seconds_count=int(raw.get("parse_seconds_count", 0)),
+        uploads=int(raw.get("uploads", 0)),
+        upload_bytes=int(raw.get("upload_bytes", 0)),
+    )
+    snap.parse_seconds_buckets = [(b, int(raw.get(f"parse_seconds_le:{b}", 0))) for b in PARSE_SECONDS_BUCKETS]
+    return snap
