@@ -35,6 +35,21 @@ def request_for(path: Path, storage: LocalStorage, job_id: str, **kw: object) ->
     )
 
 
+def parse_processes() -> list[int]:
+    """Pids of this process's misbehaving parse children, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == os.getpid() and b"tests.jobs.misbehaving_child" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
 async def collect(pool: ChildPool, request: ParseRequest, page_timeout: float = 10) -> list[object]:
     return [e async for e in pool.parse(request, page_timeout=page_timeout, tick=0.5) if not isinstance(e, Waiting)]
 
@@ -149,3 +164,27 @@ async def test_cancelling_the_parse_kills_the_process(tmp_path: Path, storage: L
 
 def test_default_command_is_the_real_child() -> None:
     assert CHILD_COMMAND[-1] == "docparse.jobs.child"
+
+
+async def test_a_process_killed_from_outside_costs_no_page(
+    tmp_path: Path, storage: LocalStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kill -9 of the parse process (an OOM kill, an operator): the page under way is tried again in a fresh
+    process, so the document still parses completely."""
+    monkeypatch.setenv("DOCPARSE_TEST_SLOW_PAGE", "0.1")
+    pool = ChildPool(size=1, max_jobs=10, command=MISBEHAVING)
+    await pool.start()
+    try:
+        events = []
+        async for event in pool.parse(request_for(make_pdf(tmp_path / "a.pdf", pages=12), storage, JOB),
+                                      page_timeout=10, tick=0.5):  # fmt: skip
+            events.append(event)
+            if event == PageDone(4):
+                children = parse_processes()
+                assert len(children) == 1
+                os.kill(children[0], 9)
+        done = [e.number for e in events if isinstance(e, PageDone)]
+        assert done == list(range(1, 13)), events
+        assert not [e for e in events if isinstance(e, PageFailed)]
+    finally:
+        await pool.close()

@@ -177,19 +177,27 @@ class ChildPool:
         DocparseError."""
         child: ParseChild | None = await self.acquire()
         remaining: list[int] | None = None  # 0-based indices still to parse, once known
+        retried: set[int | None] = set()  # pages (None: the opening) already given a second process
         try:
             await child.send(request.message(None))
             while True:
                 try:
                     event = await self._next_event(child, page_timeout, tick)
                 except (TimeoutError, ChildDied) as exc:
-                    if remaining is None:  # still opening the document
-                        raise _open_failure(exc, page_timeout) from None
-                    if not remaining:
+                    if remaining is not None and not remaining:
                         return  # every page was reported; it died on its way out
-                    number = remaining.pop(0) + 1
-                    yield _page_failure(number, exc, page_timeout)
-                    log.warning("page killed", job_id=request.job_id, page=number, reason=type(exc).__name__)
+                    current = remaining[0] if remaining else None  # None: while opening the document
+                    if isinstance(exc, ChildDied) and current not in retried:
+                        # Killed from outside (the OOM killer, an operator) or crashed: one more try in a fresh
+                        # process tells a poison page from bad luck.
+                        retried.add(current)
+                        log.warning("parse process died; trying again", job_id=request.job_id, index=current)
+                    elif remaining is None:
+                        raise _open_failure(exc, page_timeout) from None
+                    else:
+                        number = remaining.pop(0) + 1
+                        yield _page_failure(number, exc, page_timeout)
+                        log.warning("page failed", job_id=request.job_id, page=number, reason=type(exc).__name__)
                     await child.kill()
                     dead, child = child, None
                     await self.release(dead)
