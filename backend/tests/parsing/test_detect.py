@@ -82,6 +82,9 @@ def test_every_detected_fixture_opens_and_parses(fixture: str, request: pytest.F
         (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", "pdf"),
         (b"\r\n\x00garbage\xff\xfe before the header %PDF-1.7\n", "pdf"),
         (b"%1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj \n<<\n/Type /Catalog>>\nendobj\ntrailer\n", "pdf"),  # no header at all
+        (b"trailer<</Root<<[-2147483648 7 R 8 4 R]>>>>", "pdf"),  # a PDF fragment, all ASCII: corrupt, not text
+        (b"  xref 0 1\nstartxref 2\n", "pdf"),
+        (b"%PDFn\r\ntrailer\r\n<</Root 5 0 R>>", "pdf"),  # a damaged header
         (bytes(60) + b"BOOKMOBI" + bytes(20), "mobi"),
         (bytes(60) + b"TEXtREAd" + bytes(20), "mobi"),
         (b'<?xml version="1.0"?>\n<FictionBook xmlns="http://www.gribuser.ru/xml/fictionbook/2.0">', "fb2"),

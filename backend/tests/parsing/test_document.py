@@ -12,7 +12,7 @@ from docparse.errors import Corrupt, DocparseError, EmptyFile, Encrypted, Unsupp
 from docparse.parsing import DocumentInfo, OutlineEntry, ParseOptions, document_info, open_document, parse_page
 from docparse.parsing.document import pdf_date_to_iso
 
-from .conftest import OWNER_PASSWORD, USER_PASSWORD, page_words
+from .samples import OWNER_PASSWORD, USER_PASSWORD, page_words
 
 
 def info_of(path: Path, file_type: str, password: str | None = None) -> DocumentInfo:

@@ -12,7 +12,7 @@ import pytest
 from docparse.errors import Corrupt, InvalidRequest
 from docparse.parsing import Page, ParseOptions, open_document, parse_page
 
-from .conftest import PNG_SIZE, TABLE, page_words
+from .samples import PNG_SIZE, TABLE, page_words
 
 
 @pytest.fixture
@@ -129,6 +129,28 @@ def test_markdown(pdf: pymupdf.Document) -> None:
     assert markdown is not None
     assert markdown.startswith("# Heading 1\n")  # 24 pt against 11 pt body text
     assert page_words(1) in markdown
+
+
+def test_markdown_shapes(docs_dir: Path) -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 72), "Big Title", fontsize=22)
+    page.insert_text((72, 110), "Section", fontsize=15)
+    page.insert_text((72, 140), "A paragraph broken in a hyphen-\nated way, and on.", fontsize=11)
+    page.insert_text((72, 200), "\u2022 first item\n\u2022 second item\n  continued", fontsize=11)
+    page.insert_text((72, 260), "def f(x):\n    return x", fontsize=11, fontname="cour")
+    page.insert_text((72, 320), "# not a heading", fontsize=11)
+    path = docs_dir / "markdown.pdf"
+    doc.save(path)
+    doc.close()
+    assert parse_first(path, "pdf", ParseOptions(markdown=True)).markdown == (
+        "# Big Title\n\n"
+        "## Section\n\n"
+        "A paragraph broken in a hyphen-ated way, and on.\n\n"
+        "- first item\n- second item continued\n\n"
+        "```\ndef f(x):\n    return x\n```\n\n"
+        "\\# not a heading\n"
+    )
 
 
 def test_markdown_with_tables(table_pdf: Path) -> None:

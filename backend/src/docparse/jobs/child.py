@@ -7,6 +7,7 @@ or a job is cancelled, so nothing here needs a timeout of its own.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import IO, Any
@@ -30,8 +31,20 @@ def _error_event(exc: BaseException) -> dict[str, Any]:
     return {"ev": "error", "code": "corrupt", "message": f"The file could not be read: {exc}".strip()}
 
 
+_stop_requested = False
+
+
+def _request_stop(*_: object) -> None:
+    """SIGTERM: finish the page under way (its result is kept), then exit."""
+    global _stop_requested
+    _stop_requested = True
+
+
 def handle(channel: IO[bytes], request: dict[str, Any]) -> None:
-    """Parse one document (or the remaining `indices` of it) and report every page as it is stored."""
+    """Parse one document (or the remaining `indices` of it) and report every page as it is stored.
+
+    Pages already in storage — from an earlier attempt that a dead or stopped worker left behind — are reported
+    without being parsed again: results are written atomically, so a stored page is a whole page."""
     from docparse import parsing
 
     storage = LocalStorage(request["storage_root"])
@@ -62,6 +75,9 @@ def handle(channel: IO[bytes], request: dict[str, Any]) -> None:
         _send(channel, {"ev": "opened", "page_count": doc.page_count, "indices": indices})
         for index in indices:
             number = index + 1
+            if storage.page_path(job_id, number).exists():
+                _send(channel, {"ev": "page", "number": number})
+                continue
             try:
                 page = parsing.parse_page(doc, index, options)
             except Exception as exc:  # one bad page does not sink the document
@@ -72,6 +88,8 @@ def handle(channel: IO[bytes], request: dict[str, Any]) -> None:
                 continue
             storage.write_atomic(storage.page_path(job_id, number), msgspec.json.encode(page))
             _send(channel, {"ev": "page", "number": number})
+            if _stop_requested:
+                sys.exit(0)
         _send(channel, {"ev": "done"})
     except Exception as exc:
         _send(channel, _error_event(exc))
@@ -99,6 +117,7 @@ def render(channel: IO[bytes], request: dict[str, Any]) -> None:
 
 def main() -> None:
     # Keep the protocol on a private copy of stdout; anything else printed (MuPDF messages) goes to stderr.
+    signal.signal(signal.SIGTERM, _request_stop)
     channel = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     sys.stdout = sys.stderr

@@ -18,6 +18,7 @@ from docparse.errors import Corrupt, DocparseError, JobTimeout, PageTimeout, err
 log = structlog.get_logger(__name__)
 
 CHILD_COMMAND = (sys.executable, "-m", "docparse.jobs.child")
+STOP_GRACE = 5.0  # seconds a stopped parse may take to finish its page
 _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
 
@@ -105,6 +106,16 @@ class ParseChild:
             raise ChildDied(f"parse process exited with {await self.process.wait()}")
         self.last_event = time.monotonic()
         return _decode(line)
+
+    async def stop(self, grace: float) -> None:
+        """Let the page under way finish (the child exits after it on SIGTERM); kill it after `grace` seconds."""
+        if self.process and self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.terminate()
+            try:
+                await asyncio.wait_for(self.process.wait(), grace)
+            except TimeoutError:
+                await self.kill()
 
     async def kill(self) -> None:
         if self.process and self.process.returncode is None:
@@ -226,8 +237,8 @@ class ChildPool:
                     raise error_for_code(event["code"], event["message"])
         finally:
             if child is not None:
-                if remaining:  # cancelled or failed mid-parse: the process may still be working on our document
-                    await child.kill()
+                if remaining:  # cancelled or stopped mid-parse: the page under way may finish, then it goes
+                    await asyncio.shield(child.stop(grace=min(page_timeout, STOP_GRACE)))
                 await self.release(child)
 
     @staticmethod

@@ -99,8 +99,9 @@ async def _parse(job: Job, deps: WorkerDeps, job_id: str, progress: Progress, bo
         raise JobNotFound("The job was deleted before it could run.")
     if record.cancel_requested:  # cancelled between dequeue and start: SAQ's abort cannot see this window
         raise JobCancelled()
-    # A re-run (retry, or a sweep after a dead worker) starts from a clean slate: the task is idempotent.
-    deps.storage.clear_results(job_id)
+    # A re-run after a dead or stopped worker resumes: the parse process skips pages already stored (it writes
+    # them atomically), so running a job twice (SAQ's sweep can do that) is harmless. A retry asked for through
+    # the API clears the results first.
     await deps.records.update(
         job_id,
         status="processing",
@@ -137,7 +138,10 @@ async def _parse(job: Job, deps: WorkerDeps, job_id: str, progress: Progress, bo
         for task in (parse, cancel):
             task.cancel()  # cancelling the parse kills its child process at once
         await asyncio.gather(parse, cancel, return_exceptions=True)
-        await progress.report(force=True)  # the real pages_done, whatever ended the parse
+        # The real pages_done, whatever ended the parse: a stopped parse process finishes its page after we
+        # stopped listening, and storage is what readers see.
+        progress.done = len(deps.storage.page_numbers(job_id))
+        await progress.report(force=True)
     if cancelled:
         raise JobCancelled(f"The job was cancelled after {progress.done} of {progress.total or '?'} pages.")
     if (error := parse.exception()) is not None:

@@ -35,9 +35,9 @@ _IMAGE_NAME = re.compile(r"\.(?:png|jpe?g|gif|bmp|tiff?|jpx|jp2|j2k|psd|pnm|pbm|
 # Before the root element of an XML document: declarations, comments, a DOCTYPE (maybe with an internal subset).
 _XML_PROLOG = re.compile(r"\s*(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^\[>]|\[.*?\])*>)", re.DOTALL | re.IGNORECASE)
 _XML_ROOT = re.compile(r"\s*<(?:[A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)")
-# A PDF body without its "%PDF-" header: MuPDF repairs and opens such files ("1 0 obj <<" ...).
-_PDF_OBJECT = re.compile(rb"\d+\s+\d+\s+obj\s*<<")
-_PDF_KEYWORDS = (b"endobj", b"stream", b"trailer", b"startxref")
+# PDF syntax in a file without a (proper) "%PDF" header: MuPDF repairs and opens some of these, and the others
+# deserve "corrupt" rather than being read as plain text.
+_PDF_SYNTAX = re.compile(rb"startxref|trailer\s*<<|\d+\s+\d+\s+obj\b")
 # Control characters that do not occur in text files (tab, newlines, form feed, DOS end-of-file and escape do).
 _BINARY_CONTROL = re.compile(r"[\x00-\x08\x0e-\x19\x1c-\x1f]")
 
@@ -54,8 +54,8 @@ def detect_type(head: bytes) -> str | None:
     if _PNM.match(head):
         return "pnm"
     text = _decode_text(head)
-    # The header may follow some junk (MuPDF looks in the first KiB); in a text file, "%PDF-" is just words.
-    if head.startswith(b"%PDF-") or (text is None and b"%PDF-" in head[:1024]):
+    # The header may follow some junk (MuPDF looks in the first KiB); in a text file, "%PDF" is just a word.
+    if head.startswith(b"%PDF") or (text is None and b"%PDF" in head[:1024]):
         return "pdf"
     if head.startswith(b"PK\x03\x04"):
         return _zip_type(_zip_names(head), head)
@@ -67,8 +67,10 @@ def detect_type(head: bytes) -> str | None:
         return "fb2"
     if root == "svg":
         return "svg"
+    if _PDF_SYNTAX.search(head):
+        return "pdf"
     if text is None:
-        return "pdf" if _looks_like_pdf_body(head) else None
+        return None
     return "txt" if _is_plain_text(text) else None
 
 
@@ -105,10 +107,6 @@ def _xml_root(text: str) -> str | None:
         pos = match.end()
     root = _XML_ROOT.match(text, pos)
     return root[1] if root else None
-
-
-def _looks_like_pdf_body(head: bytes) -> bool:
-    return _PDF_OBJECT.search(head) is not None and any(word in head for word in _PDF_KEYWORDS)
 
 
 def _zip_names(head: bytes) -> list[str]:
