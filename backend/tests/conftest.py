@@ -47,8 +47,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
             "DOCPARSE_PROGRESS_INTERVAL": str(settings.progress_interval),
             "DOCPARSE_HEARTBEAT": str(settings.heartbeat),
             "DOCPARSE_MAX_UPLOAD_MB": str(settings.max_upload_mb),
-        "DOCPARSE_RESULT_TTL": str(settings.result_ttl),
-        "DOCPARSE_CLEANUP_INTERVAL": str(settings.cleanup_interval),
+            "DOCPARSE_RESULT_TTL": str(settings.result_ttl),
+            "DOCPARSE_CLEANUP_INTERVAL": str(settings.cleanup_interval),
             "DOCPARSE_LOG_JSON": "true",
         }
     )

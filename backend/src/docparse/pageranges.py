@@ -18,8 +18,10 @@ def _parts(spec: str) -> list[tuple[int, int | None]]:
             raise InvalidRequest(f"pages: '{raw.strip()}' is not a page or a range like 1-3, 7 or 10-.")
         first = int(match[1]) if match[1] else 1
         last = int(match[3]) if match[3] else (None if match[2] else first)
-        if first < 1 or (last is not None and last < first):
+        if first < 1:
             raise InvalidRequest(f"pages: '{raw.strip()}' is not a valid range (pages are numbered from 1).")
+        if last is not None and last < first:
+            raise InvalidRequest(f"pages: '{raw.strip()}' runs backwards; write {last}-{first}.")
         parts.append((first, last))
     return parts
 

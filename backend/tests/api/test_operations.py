@@ -53,9 +53,7 @@ async def test_monitor_shows_the_queue(client: AsyncTestClient, settings: Settin
     assert settings.queue_name in [q["name"] for q in queues["queues"]]
 
 
-async def test_metrics_count_a_job_that_ran(
-    client: AsyncTestClient, worker: WorkerProcess, tmp_path: Path
-) -> None:
+async def test_metrics_count_a_job_that_ran(client: AsyncTestClient, worker: WorkerProcess, tmp_path: Path) -> None:
     pdf = make_pdf(tmp_path / "a.pdf", pages=3).read_bytes()
     job_id = (await client.post("/upload", files={"file": ("a.pdf", pdf)})).json()["job_id"]
     await wait_for_status(client, job_id, {"completed", "failed"})

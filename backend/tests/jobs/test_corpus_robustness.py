@@ -42,7 +42,7 @@ def storage(tmp_path_factory: pytest.TempPathFactory) -> LocalStorage:
 async def test_robustness_file_ends_typed(entry: dict, pool: ChildPool, storage: LocalStorage) -> None:
     path = CORPUS_DIR / entry["path"]
     data = path.read_bytes()
-    file_type = detect_type(data[:65536])
+    file_type = detect_type(data[:65536], path.name)
     if file_type is None:
         assert entry["expect"] != "ok", "a file that must parse was not recognised"
         return  # the API answers 415 unsupported_type: a typed refusal

@@ -140,7 +140,9 @@ async def test_delete_leaves_nothing_behind(
         for structure in ("queued", "active"):
             members = await redis.lrange(f"saq:{settings.queue_name}:{structure}", 0, -1)
             assert not [m for m in members if job_id.encode() in m]
-        assert not [m for m in await redis.zrange(f"saq:{settings.queue_name}:incomplete", 0, -1) if job_id.encode() in m]
+        assert not [
+            m for m in await redis.zrange(f"saq:{settings.queue_name}:incomplete", 0, -1) if job_id.encode() in m
+        ]
         assert not (settings.storage_dir / "jobs" / job_id).exists()
     await redis.aclose()
     listed = (await client.get("/jobs")).json()["jobs"]

@@ -188,3 +188,9 @@ async def test_a_process_killed_from_outside_costs_no_page(
         assert not [e for e in events if isinstance(e, PageFailed)]
     finally:
         await pool.close()
+
+
+def test_text_mupdf_could_not_decode_still_makes_valid_json() -> None:
+    from docparse.jobs.child import _to_json
+
+    assert _to_json({"title": "caf\udce9 ok", "pages": ["fine"]}) == '{"title":"caf\ufffd ok","pages":["fine"]}'.encode()

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from docparse.parsing import SUPPORTED_TYPES, detect_type, open_document, parse_page
+from docparse.filetypes import SUPPORTED_TYPES, detect_type
+from docparse.parsing import open_document, parse_page
 from docparse.parsing.model import ParseOptions
 
 FIXTURE_TYPES = {
@@ -131,3 +132,10 @@ def test_zip_containers(entries: dict[str, bytes | str], expected: str | None) -
 def test_only_the_head_is_needed(epub_file: Path, cbz_file: Path) -> None:
     assert detect_type(epub_file.read_bytes()[:200]) == "epub"
     assert detect_type(cbz_file.read_bytes()[:100]) == "cbz"
+
+
+def test_the_name_only_vetoes_plain_text_for_binary_formats() -> None:
+    assert detect_type(b"just some words\n", "notes.txt") == "txt"
+    assert detect_type(b"just some words\n", "notes") == "txt"
+    assert detect_type(b"oops\n", "report.PDF") is None  # a broken PDF, not a text document
+    assert detect_type(b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n", "misnamed.txt") == "pdf"  # bytes decide the rest

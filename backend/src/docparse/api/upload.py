@@ -107,7 +107,7 @@ async def _stream(request: Request, boundary: str, destination: Path, max_bytes:
         raise InvalidRequest("No file was sent: put the document in a multipart field named 'file'.")
     if size == 0:
         raise EmptyFile()
-    file_type = detect_type(bytes(head))
+    file_type = detect_type(bytes(head), filename)
     if file_type is None:
         raise UnsupportedType()
     return ReceivedUpload(sanitize_filename(filename), file_type, size, digest.hexdigest(), fields)

@@ -7,6 +7,7 @@ or a job is cancelled, so nothing here needs a timeout of its own.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -23,6 +24,28 @@ _encode = msgspec.json.Encoder().encode
 def _send(channel: IO[bytes], event: dict[str, Any]) -> None:
     channel.write(_encode(event) + b"\n")
     channel.flush()
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _to_json(value: Any) -> bytes:
+    """JSON of a result. Text MuPDF could not decode arrives with lone surrogates, which JSON cannot carry:
+    those characters become U+FFFD (only on that rare, slower path)."""
+    try:
+        return msgspec.json.encode(value)
+    except UnicodeEncodeError:
+        return msgspec.json.encode(_scrub(msgspec.to_builtins(value)))
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items()}
+    return value
 
 
 def _error_event(exc: BaseException) -> dict[str, Any]:
@@ -71,7 +94,7 @@ def handle(channel: IO[bytes], request: dict[str, Any]) -> None:
                 sha256=request["sha256"],
             )
             storage.pages_dir(job_id).mkdir(parents=True, exist_ok=True)
-            storage.write_atomic(storage.document_path(job_id), msgspec.json.encode(info))
+            storage.write_atomic(storage.document_path(job_id), _to_json(info))
         _send(channel, {"ev": "opened", "page_count": doc.page_count, "indices": indices})
         for index in indices:
             number = index + 1
@@ -86,7 +109,7 @@ def handle(channel: IO[bytes], request: dict[str, Any]) -> None:
                     channel, {"ev": "page_error", "number": number, "code": event["code"], "message": event["message"]}
                 )
                 continue
-            storage.write_atomic(storage.page_path(job_id, number), msgspec.json.encode(page))
+            storage.write_atomic(storage.page_path(job_id, number), _to_json(page))
             _send(channel, {"ev": "page", "number": number})
             if _stop_requested:
                 sys.exit(0)

@@ -70,9 +70,14 @@ def merged_state(record: JobRecord, job: Job | None, heartbeat: int) -> tuple[Jo
         return (JobState.CANCELLED, _CANCELLED) if stale and record.cancel_requested else (JobState.PROCESSING, None)
     if job.status == Status.COMPLETE:
         return JobState.COMPLETED, None
-    if job.status == Status.ABORTED and record.cancel_requested:
-        return JobState.CANCELLED, _CANCELLED
-    # FAILED or ABORTED without a cancel, and our code could not say why: its worker died, or it crashed.
+    if job.status == Status.ABORTED:
+        if record.cancel_requested or job.error not in (None, WorkerLost.code):  # a cancel, or the monitor's abort
+            return JobState.CANCELLED, _CANCELLED
+        if job.retryable:  # aborted by SAQ's sweep, which re-queues it
+            return JobState.QUEUED, None
+        lost = WorkerLost()
+        return JobState.FAILED, ErrorInfo(lost.code, lost.message)
+    # FAILED, and our code could not say why: it crashed.
     error = WorkerLost() if job.error == WorkerLost.code else DocparseError()
     return JobState.FAILED, ErrorInfo(error.code, error.message)
 

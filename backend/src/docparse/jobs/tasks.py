@@ -10,7 +10,7 @@ from typing import Any
 import structlog
 from saq import Job, Status
 
-from docparse.errors import DocparseError, JobCancelled, JobNotFound, JobTimeout, error_for_code
+from docparse.errors import DocparseError, JobCancelled, JobNotFound, JobTimeout, WorkerLost, error_for_code
 from docparse.jobs.metrics import count_finished
 from docparse.jobs.records import PageError, RecordStore
 from docparse.jobs.runner import ChildPool, Opened, PageDone, PageFailed, ParseRequest, Waiting
@@ -174,8 +174,8 @@ async def _consume(deps: WorkerDeps, request: ParseRequest, progress: Progress, 
 
 async def _wait_for_cancel(job: Job, records: RecordStore, job_id: str) -> None:
     """Returns as soon as the job is cancelled. SAQ's abort publishes on the job's channel, which lets us kill
-    the parse within milliseconds instead of at SAQ's next abort check; the record is read again periodically
-    in case a message was missed."""
+    the parse within milliseconds instead of at SAQ's next abort check. A wake-up is only a hint: SAQ's listener
+    also returns when its shared subscription is reset, so the record and SAQ's job say whether it really was."""
     queue = job.get_queue()
 
     def aborted(_key: str, status: Status) -> bool:
@@ -184,15 +184,25 @@ async def _wait_for_cancel(job: Job, records: RecordStore, job_id: str) -> None:
     while True:
         try:
             record = await records.get(job_id)
-            if record is None or record.cancel_requested:
+            if record is None or record.cancel_requested or _aborted_by_operator(await queue.job(job.key)):
                 return
             await queue.listen([job.key], aborted, timeout=5)
-            return
         except TimeoutError:
             continue
         except Exception:  # Redis trouble must not pass for a cancel; the parse goes on meanwhile
             log.warning("cancel watch failed; retrying", job_id=job_id, exc_info=True)
             await asyncio.sleep(1)
+
+
+def _aborted_by_operator(saq_job: Job | None) -> bool:
+    """SAQ aborts a job for two reasons: someone asked (the monitor's abort button) or its sweep thought the
+    worker dead — which also happens to a job swept in the instant between dequeue and start (saq #277). The
+    sweep re-queues the job, so only the first is a cancel."""
+    return (
+        saq_job is not None
+        and saq_job.status in (Status.ABORTING, Status.ABORTED)
+        and saq_job.error not in (None, WorkerLost.code)
+    )
 
 
 async def record_outcome(ctx: dict[str, Any]) -> None:
@@ -216,8 +226,15 @@ async def record_outcome(ctx: dict[str, Any]) -> None:
         await deps.records.finish(job.key, ttl, status="failed", error_code=error.code, error_message=error.message,
                                   **settled)  # fmt: skip
     elif job.status == Status.ABORTED:
-        cancelled = JobCancelled()
-        await deps.records.finish(job.key, ttl, status="cancelled", error_code=cancelled.code,
-                                  error_message=cancelled.message, **settled)  # fmt: skip
+        record = await deps.records.get(job.key)
+        fresh = await job.get_queue().job(job.key)
+        if (record is not None and record.cancel_requested) or _aborted_by_operator(fresh):
+            cancelled = JobCancelled()
+            await deps.records.finish(job.key, ttl, status="cancelled", error_code=cancelled.code,
+                                      error_message=cancelled.message, **settled)  # fmt: skip
+        else:
+            # Aborted by SAQ's sweep: it re-queues the job, or finishes it as given up, and the public status
+            # follows SAQ's job until our next run writes again. Nothing final to write here.
+            await deps.records.update(job.key, status="queued", **settled)
     else:
         await deps.records.update(job.key, **settled)

@@ -5,8 +5,9 @@ Importing it imports PyMuPDF (~1.2 s, ~125 MB with its layout model) and silence
 
 from __future__ import annotations
 
+from docparse.filetypes import SUPPORTED_TYPES, detect_type
+from docparse.pageranges import parse_page_ranges
 from docparse.parsing import engine as _engine  # noqa: F401  (silences PyMuPDF before anything else uses it)
-from docparse.parsing.detect import SUPPORTED_TYPES, detect_type
 from docparse.parsing.document import document_info, open_document
 from docparse.parsing.model import (
     Block,
@@ -20,7 +21,6 @@ from docparse.parsing.model import (
     Table,
 )
 from docparse.parsing.page import parse_page
-from docparse.parsing.ranges import parse_page_ranges
 
 __all__ = [
     "SUPPORTED_TYPES",

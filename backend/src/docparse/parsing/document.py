@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pymupdf
 
 from docparse.errors import Corrupt, EmptyFile, Encrypted, UnsupportedType, WrongPassword
-from docparse.parsing.detect import SUPPORTED_TYPES
+from docparse.filetypes import SUPPORTED_TYPES
 from docparse.parsing.engine import mupdf_reason, take_warnings
 from docparse.parsing.model import DocumentInfo, Metadata, OutlineEntry
 
