@@ -254,3 +254,9 @@ async def test_page_pictures_are_rendered_once_and_cached(
 async def test_config_tells_the_limits(client: AsyncTestClient, settings: Settings) -> None:
     config = (await client.get("/config")).json()
     assert config["max_upload_bytes"] == settings.max_upload_bytes and "pdf" in config["supported_types"]
+
+
+async def test_a_made_up_cursor_is_a_clear_400(client: AsyncTestClient) -> None:
+    for cursor in ("¬\x1f¾e", "nan:x", "inf:x", "1e5:x", ":"):
+        response = await client.get("/jobs", params={"cursor": cursor})
+        assert response.status_code == 400 and response.json()["code"] == "invalid_request", (cursor, response.text)

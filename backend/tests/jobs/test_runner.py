@@ -193,4 +193,6 @@ async def test_a_process_killed_from_outside_costs_no_page(
 def test_text_mupdf_could_not_decode_still_makes_valid_json() -> None:
     from docparse.jobs.child import _to_json
 
-    assert _to_json({"title": "caf\udce9 ok", "pages": ["fine"]}) == '{"title":"caf\ufffd ok","pages":["fine"]}'.encode()
+    assert (
+        _to_json({"title": "caf\udce9 ok", "pages": ["fine"]}) == '{"title":"caf\ufffd ok","pages":["fine"]}'.encode()
+    )

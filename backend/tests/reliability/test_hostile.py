@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import socket
 import time
-import zlib
 from pathlib import Path
 
 import httpx
@@ -93,13 +92,20 @@ def test_made_up_hostile_inputs(stack: Stack, tmp_path: Path) -> None:
         done = stack.wait_terminal(client, list(ids), timeout=120)
         by_name = {ids[k]: v for k, v in done.items()}
         assert by_name["too-many-pages.pdf"]["error"]["code"] == "too_many_pages"
-        assert by_name["truncated.pdf"]["status"] == "completed" or by_name["truncated.pdf"]["error"]["code"] in TYPED_ERRORS
+        assert (
+            by_name["truncated.pdf"]["status"] == "completed"
+            or by_name["truncated.pdf"]["error"]["code"] in TYPED_ERRORS
+        )
         assert by_name["bomb.pdf"]["status"] == "completed" or by_name["bomb.pdf"]["error"]["code"] in TYPED_ERRORS
         for name in ("x" * 300 + ".pdf", "../../etc/passwd", "résumé 履歴書.pdf"):
             assert by_name[name]["status"] == "completed"
 
-        for name, data, code in (("empty.pdf", b"", "empty_file"), ("elf.pdf", b"\x7fELF" + bytes(500), "unsupported_type"),
-                                 ("oops.pdf", b"oops\n", "unsupported_type")):  # fmt: skip
+        refusals = (
+            ("empty.pdf", b"", "empty_file"),
+            ("elf.pdf", b"\x7fELF" + bytes(500), "unsupported_type"),
+            ("oops.pdf", b"oops\n", "unsupported_type"),
+        )
+        for name, data, code in refusals:
             refused = stack.upload(client, name, data)
             assert refused.json()["code"] == code, (name, refused.text)
         spoofed = client.post(f"{stack.url}/upload", files={"file": ("pic.pdf", good, "image/png")})
@@ -118,7 +124,9 @@ def test_an_oversized_body_is_refused_before_it_is_sent(stack: Stack) -> None:
             + f"Content-Length: {size}\r\n\r\n".encode()
         )
         started = time.monotonic()
-        reply = conn.recv(4096)
+        reply = b""
+        while b"}" not in reply and time.monotonic() - started < 5:
+            reply += conn.recv(4096)
         assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
-        assert b"file_too_large" in reply or b"Content-Length" in reply
+        assert b'"code":"file_too_large"' in reply
         assert time.monotonic() - started < 5

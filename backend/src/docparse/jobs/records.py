@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
+
+from docparse.errors import InvalidRequest
 
 
 class PageError(msgspec.Struct):
@@ -154,6 +157,8 @@ class RecordStore:
         start = 0
         if cursor:
             created, _, after = cursor.partition(":")
+            if not re.fullmatch(r"\d+(\.\d+)?", created):
+                raise InvalidRequest("cursor: not one this server gave out; pass next_cursor back as it came.")
             rank = await self.redis.zrevrank(self.history_key, after)
             if rank is None:  # the cursor's job is gone: continue below its creation time
                 rows = await self.redis.zrevrangebyscore(
