@@ -77,6 +77,17 @@ test: setup redis
     if [ -f frontend/package.json ]; then
         (cd frontend && npm run check && npm test)
     fi
+    {{just_executable()}} e2e
+
+# End-to-end tests: Chromium on a private Redis + API + workers + built UI; args go to pytest (`just e2e -k cancel`)
+[positional-arguments]
+e2e *args: frontend-build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cd e2e
+    set +e; {{uv}} run --frozen pytest "$@"; rc=$?; set -e
+    if [ "$rc" -eq 5 ]; then echo "pytest collected no e2e tests" >&2; exit 1; fi
+    exit "$rc"
 
 # Lint and check formatting
 lint: setup
@@ -86,3 +97,13 @@ lint: setup
 # Format the backend code
 fmt: setup
     cd backend && {{uv}} run --frozen ruff check --fix . && {{uv}} run --frozen ruff format .
+
+# Benchmarks (not part of `just test`): `just bench` (< 10 min) or `just bench --quick` (< 2 min); writes BENCHMARKS.md
+bench *ARGS:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if ! command -v uv >/dev/null && ! python3 -m uv --version >/dev/null 2>&1; then python3 -m pip install --quiet uv; fi
+    if ! command -v redis-server >/dev/null; then echo "redis-server is needed (Debian/Ubuntu: apt-get install redis-server)" >&2; exit 1; fi
+    if ! command -v pdftotext >/dev/null; then echo "note: pdftotext (apt-get install poppler-utils) is missing; the fidelity figure will be skipped" >&2; fi
+    (cd backend && {{uv}} sync --frozen --quiet)
+    cd bench && {{uv}} sync --quiet && exec {{uv}} run --quiet python -m docparse_bench {{ARGS}}

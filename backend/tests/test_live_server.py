@@ -77,7 +77,9 @@ def test_seed_curl_flow_over_http(api: str, worker: WorkerProcess, tmp_path: Pat
     assert page_words(4) in result["result"]["pages"][3]["text"]
     ready = httpx.get(f"{api}/ready").json()
     assert ready["ready"] is True and ready["workers"] == 1
-    assert httpx.get(f"{api}/monitor").status_code == 200
+    redirect = httpx.get(f"{api}/monitor")
+    assert redirect.status_code == 308 and redirect.headers["location"] == "/monitor/"
+    assert httpx.get(f"{api}/monitor/").status_code == 200
     assert httpx.get(f"{api}/schema/openapi.json").json()["info"]["title"] == "docparse"
 
 

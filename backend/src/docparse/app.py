@@ -12,6 +12,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
+from litestar.types import ASGIApp, Receive, Scope, Send
 from litestar_saq import SAQConfig, SAQPlugin
 
 from docparse.api.auth import ApiKeys, require_key
@@ -23,6 +24,22 @@ from docparse.jobs.service import JobService
 from docparse.logs import configure_logging
 from docparse.settings import Settings, get_settings
 from docparse.storage import LocalStorage
+
+
+def monitor_slash(app: ASGIApp) -> ASGIApp:
+    """SAQ's monitor page routes itself by its URL and only knows `/monitor/`: send `/monitor` there."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        # raw_path: Litestar normalises `path`, trailing slash included
+        if scope["type"] == "http" and scope.get("raw_path", b"") == b"/monitor":
+            query = scope.get("query_string", b"")
+            location = b"/monitor/" + (b"?" + query if query else b"")
+            await send({"type": "http.response.start", "status": 308, "headers": [(b"location", location)]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await app(scope, receive, send)
+
+    return middleware
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -77,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "owner": Provide(provide_owner, sync_to_thread=False),
         },
         before_request=bind_log_context,
+        middleware=[monitor_slash],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         plugins=[saq],
         lifespan=[lifespan],

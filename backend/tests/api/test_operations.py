@@ -36,9 +36,9 @@ async def test_api_keys_separate_owners_and_guard_the_monitor(tmp_path: Path) ->
             assert (await client.get("/jobs", headers=beta)).json()["jobs"] == []
             assert [j["job_id"] for j in (await client.get("/jobs", headers=alpha)).json()["jobs"]] == [job_id]
 
-            assert (await client.get("/monitor")).status_code == 401
+            assert (await client.get("/monitor/")).status_code == 401
             assert (await client.get(f"/monitor/api/queues/{settings.queue_name}")).status_code == 401
-            assert (await client.get("/monitor", headers=alpha)).status_code == 200
+            assert (await client.get("/monitor/", headers=alpha)).status_code == 200
             # Open to all: liveness, readiness, and the config that tells the UI a key is needed.
             assert (await client.get("/health")).status_code == 200
             assert (await client.get("/config")).json()["api_key_required"] is True
@@ -47,7 +47,7 @@ async def test_api_keys_separate_owners_and_guard_the_monitor(tmp_path: Path) ->
 
 
 async def test_monitor_shows_the_queue(client: AsyncTestClient, settings: Settings) -> None:
-    page = await client.get("/monitor")
+    page = await client.get("/monitor/")
     assert page.status_code == 200 and "<html" in page.text.lower()
     queues = (await client.get("/monitor/api/queues")).json()
     assert settings.queue_name in [q["name"] for q in queues["queues"]]

@@ -44,8 +44,13 @@ async def test_seed_flow_upload_status_result(client: AsyncTestClient, worker: W
     assert pages[0]["links"][0]["uri"] == "https://example.org/"
     assert all(b["bbox"][2] <= p["width"] + 1 for p in pages for b in p["blocks"])
 
-    text = (await client.get(f"/jobs/{job_id}/result", params={"format": "text"})).text
+    text_response = await client.get(f"/jobs/{job_id}/result", params={"format": "text"})
+    assert text_response.headers["content-type"] == "text/plain; charset=utf-8"
+    text = text_response.text
     assert text.count("\f") == 9 and page_words(7) in text
+    markdown = await client.get(f"/jobs/{job_id}/result", params={"format": "markdown"})
+    assert markdown.headers["content-type"] == "text/markdown; charset=utf-8" and page_words(7) in markdown.text
+    assert (await client.get(f"/jobs/{job_id}/result")).headers["content-type"] == "application/json"
     some = (await client.get(f"/jobs/{job_id}/result", params={"pages": "2-3"})).json()
     assert [p["number"] for p in some["result"]["pages"]] == [2, 3]
     page = (await client.get(f"/jobs/{job_id}/pages/4")).json()

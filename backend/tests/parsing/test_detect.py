@@ -11,7 +11,7 @@ import pytest
 
 from docparse.filetypes import SUPPORTED_TYPES, detect_type
 from docparse.parsing import open_document, parse_page
-from docparse.parsing.model import ParseOptions
+from docparse.results import ParseOptions
 
 FIXTURE_TYPES = {
     "pdf_path": "pdf",

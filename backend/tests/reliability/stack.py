@@ -40,8 +40,16 @@ class Stack:
             tmp, redis_url=f"redis://127.0.0.1:{self.redis_port}/0", **{**defaults, **overrides}
         )
         self.env = settings_env(self.settings)
-        for name in ("heartbeat", "sweep_interval", "retries", "max_pages", "max_queued", "job_timeout",
-                     "child_max_jobs", "page_timeout"):
+        for name in (
+            "heartbeat",
+            "sweep_interval",
+            "retries",
+            "max_pages",
+            "max_queued",
+            "job_timeout",
+            "child_max_jobs",
+            "page_timeout",
+        ):
             self.env[f"DOCPARSE_{name.upper()}"] = str(getattr(self.settings, name))
         self.slow_page = slow_page
         self.port = free_port()

@@ -25,7 +25,9 @@ def test_worker_memory_stays_flat(tmp_path: Path) -> None:
         with httpx.Client(timeout=60) as client:
             batch = 50
             for start in range(0, documents, batch):
-                ids = [stack.upload(client, "d.pdf", pdfs[i % 10]).json()["job_id"] for i in range(start, start + batch)]
+                ids = [
+                    stack.upload(client, "d.pdf", pdfs[i % 10]).json()["job_id"] for i in range(start, start + batch)
+                ]
                 done = stack.wait_terminal(client, ids, timeout=300)
                 assert {s["status"] for s in done.values()} == {"completed"}
                 time.sleep(0.5)

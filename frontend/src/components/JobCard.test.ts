@@ -53,6 +53,20 @@ describe('JobCard', () => {
     expect(screen.getByRole('button', { name: 'Cancel' })).toBeEnabled();
   });
 
+  it('keeps the ETA right while statuses arrive faster than once a second', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'setInterval', 'clearInterval'] });
+    vi.setSystemTime(new Date('2025-01-02T03:04:45Z'));
+    const running = { status: 'processing', pages_total: 10, started_at: '2025-01-02T03:04:45Z' } as const;
+    const { view } = setup(makeJob({ ...running, pages_done: 0 }));
+    // 20 s with a status every 250 ms, as the server sends them: 4 pages done by the end → 30 s for the 6 left
+    for (let i = 1; i <= 80; i++) {
+      vi.advanceTimersByTime(250);
+      const done = Math.floor(i / 20);
+      await view.rerender({ job: makeJob({ ...running, pages_done: done, progress: done * 10 }) });
+    }
+    expect(screen.getByText('4/10 pages · about 30 sec left')).toBeInTheDocument();
+  });
+
   it('shows a completed job with a link to its result and no Cancel/Retry', () => {
     setup(
       makeJob({

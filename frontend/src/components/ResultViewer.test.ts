@@ -90,6 +90,22 @@ describe('ResultViewer', () => {
     expect(screen.getByText('This document has no outline.')).toBeInTheDocument();
   });
 
+  it('shows a page with an image block (whose text is null, as the server sends it)', async () => {
+    serve(makeDocument({ page_count: 1 }), {
+      1: makePage(1, {
+        blocks: [
+          { type: 'text', bbox: [72, 72, 540, 120], text: 'Text of page 1' },
+          { type: 'image', bbox: [72, 200, 252, 320], text: null },
+        ],
+        images: [{ bbox: [72, 200, 252, 320], width: 120, height: 80, xref: 7 }],
+      }),
+    });
+    renderViewer();
+    expect(await screen.findByText('Text of page 1', { selector: 'pre' })).toBeInTheDocument();
+    const overlay = screen.getByRole('img', { name: 'Parsed regions of page 1' });
+    expect(overlay.querySelectorAll('rect.image')).toHaveLength(2);
+  });
+
   it('shows document text as text: no script or img element is created', async () => {
     const hostile = '<script>alert(1)</script> and <img src=x onerror=alert(1)>';
     serve(makeDocument({ page_count: 1, metadata: { ...makeDocument().metadata, title: '<img src=y onerror=alert(2)>' } }), {

@@ -9,17 +9,30 @@ from typing import Annotated, Literal
 import msgspec
 import structlog
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
-from litestar.response import File, ServerSentEvent, ServerSentEventMessage, Stream
+from litestar.response import ServerSentEvent, ServerSentEventMessage, Stream
 
 from docparse.api.auth import require_key
-from docparse.api.schemas import Health, JobList, ParseFlags, Readiness, RetryRequest, ServerConfig, UploadAccepted
+from docparse.api.openapi import UploadOperation, with_success_media
+from docparse.api.problems import problem_responses
+from docparse.api.schemas import (
+    Health,
+    JobList,
+    ParseFlags,
+    Readiness,
+    ResultEnvelope,
+    RetryRequest,
+    ServerConfig,
+    UploadAccepted,
+)
 from docparse.api.upload import receive_upload
 from docparse.errors import Busy, InvalidRequest, JobNotFound
 from docparse.filetypes import SUPPORTED_TYPES
 from docparse.jobs.service import JobService, StoredUpload
 from docparse.jobs.status import JobState, JobStatus
 from docparse.pageranges import validate_page_spec
+from docparse.results import DocumentInfo, Page
 
 ACCEPTED_MESSAGE = "The file was uploaded and queued for processing."
 _encode = msgspec.json.Encoder().encode
@@ -46,7 +59,13 @@ class UploadController(Controller):
     tags = ["jobs"]
     guards = [require_key]
 
-    @post(status_code=202, request_max_body_size=None, summary="Upload a document and queue it for parsing")
+    @post(
+        status_code=202,
+        request_max_body_size=None,
+        summary="Upload a document and queue it for parsing",
+        operation_class=UploadOperation,
+        responses=problem_responses(400, 413, 415, 429),
+    )
     async def upload(self, request: Request, jobs: JobService, owner: str) -> Response[UploadAccepted]:
         """Multipart form: `file` (required), `password`, `pages` (e.g. `1-3,7`), `options` (`tables,markdown`).
         429 with Retry-After while the queue holds more than DOCPARSE_MAX_QUEUED jobs."""
@@ -54,8 +73,8 @@ class UploadController(Controller):
             raise Busy(f"{jobs.settings.max_queued} jobs are already waiting; try again in a little while.")
         job_id = str(uuid.uuid4())
         structlog.contextvars.bind_contextvars(job_id=job_id)
-        received = await receive_upload(request, jobs.storage.source_path(job_id), jobs.settings.max_upload_bytes)
         try:
+            received = await receive_upload(request, jobs.storage.source_path(job_id), jobs.settings.max_upload_bytes)
             pages = received.fields.get("pages", "").strip() or None
             validate_page_spec(pages)
             options = {**_parse_flags(received.fields.get("options")), "pages": pages}
@@ -88,11 +107,19 @@ class JobController(Controller):
     tags = ["jobs"]
     guards = [require_key]
 
-    @get(summary="Status and progress of a job")
+    @get(summary="Status and progress of a job", responses=problem_responses(404))
     async def status(self, job_id: FromPath[uuid.UUID], jobs: JobService, owner: str) -> JobStatus:
         return await jobs.status(str(job_id), owner)
 
-    @get("/result", summary="The parse result of a completed job", media_type="application/json")
+    @get(
+        "/result",
+        summary="The parse result of a completed job",
+        responses={
+            200: ResponseSpec(ResultEnvelope, description="The result", generate_examples=False),
+            **problem_responses(400, 404, 409),
+        },
+        operation_class=with_success_media("text/plain", "text/markdown"),
+    )
     async def result(
         self,
         job_id: FromPath[uuid.UUID],
@@ -106,6 +133,7 @@ class JobController(Controller):
         plain text). `pages=1-5,9` selects pages, and also works while the job runs: it returns the pages parsed
         so far. Without `pages`, the result is only available once the job has completed (409 before)."""
         key = str(job_id)
+        pages = (pages or "").strip() or None
         validate_page_spec(pages)
         if pages is None:
             await jobs.completed_status(key, owner)
@@ -116,16 +144,23 @@ class JobController(Controller):
             chunks = _json_result(jobs, key, pages, await jobs.failed_pages_json(key))
             return Stream(chunks, media_type="application/json")
         field = "markdown" if format == "markdown" else "text"
-        media = "text/markdown; charset=utf-8" if format == "markdown" else "text/plain; charset=utf-8"
+        media = "text/markdown" if format == "markdown" else "text/plain"  # Litestar adds the charset
         return Stream(_text_result(jobs, key, pages, field), media_type=media)
 
-    @post("/cancel", status_code=202, summary="Cancel a queued or processing job")
+    @post(
+        "/cancel", status_code=202, summary="Cancel a queued or processing job", responses=problem_responses(404, 409)
+    )
     async def cancel(self, job_id: FromPath[uuid.UUID], jobs: JobService, owner: str) -> JobStatus:
         """A queued job is cancelled at once; a processing one stops within a page (its parse process is
         killed) and ends `cancelled` with the pages done so far. 409 for a finished job."""
         return await jobs.cancel(str(job_id), owner)
 
-    @post("/retry", status_code=202, summary="Run a failed or cancelled job again")
+    @post(
+        "/retry",
+        status_code=202,
+        summary="Run a failed or cancelled job again",
+        responses=problem_responses(400, 404, 409),
+    )
     async def retry(
         self, job_id: FromPath[uuid.UUID], jobs: JobService, owner: str, data: JSONBody[RetryRequest | None] = None
     ) -> JobStatus:
@@ -133,12 +168,17 @@ class JobController(Controller):
         Send `{"password": "..."}` to retry an encrypted document with its password."""
         return await jobs.retry(str(job_id), password=data.password if data else None, owner=owner)
 
-    @delete(status_code=204, summary="Delete a job, its file and its results")
+    @delete(status_code=204, summary="Delete a job, its file and its results", responses=problem_responses(404))
     async def remove(self, job_id: FromPath[uuid.UUID], jobs: JobService, owner: str) -> None:
         """A running job is cancelled first. Nothing of the job is left in Redis or in storage."""
         await jobs.delete(str(job_id), owner=owner)
 
-    @get("/events", summary="Server-Sent Events: the job's status on every change")
+    @get(
+        "/events",
+        summary="Server-Sent Events: the job's status on every change",
+        media_type="text/event-stream",
+        responses=problem_responses(404),
+    )
     async def events(
         self,
         job_id: FromPath[uuid.UUID],
@@ -160,12 +200,25 @@ class JobController(Controller):
 
         return ServerSentEvent(stream(), retry_duration=2000, headers={"Cache-Control": "no-cache"})
 
-    @get("/document", summary="Document information (available once the document is opened)")
+    @get(
+        "/document",
+        summary="Document information (available once the document is opened)",
+        media_type="application/json",
+        responses={
+            200: ResponseSpec(DocumentInfo, description="The document", generate_examples=False),
+            **problem_responses(404, 409),
+        },
+    )
     async def document(self, job_id: FromPath[uuid.UUID], jobs: JobService, owner: str) -> Response[bytes]:
         await jobs.status(str(job_id), owner)
         return Response(jobs.document_json(str(job_id)), media_type="application/json")
 
-    @get("/pages/{number:int}", summary="One parsed page, readable as soon as it is parsed")
+    @get(
+        "/pages/{number:int}",
+        summary="One parsed page, readable as soon as it is parsed",
+        media_type="application/json",
+        responses={200: ResponseSpec(Page, description="The page", generate_examples=False), **problem_responses(404)},
+    )
     async def page(
         self, job_id: FromPath[uuid.UUID], number: FromPath[int], jobs: JobService, owner: str
     ) -> Response[bytes]:
@@ -177,7 +230,12 @@ class JobController(Controller):
             raise JobNotFound(f"Page {number} is not available ({status.message}).")
         return Response(data, media_type="application/json")
 
-    @get("/pages/{number:int}/image", summary="A picture of one page (PNG), for drawing the parsed boxes over")
+    @get(
+        "/pages/{number:int}/image",
+        summary="A picture of one page (PNG), for drawing the parsed boxes over",
+        media_type="image/png",
+        responses=problem_responses(404, 409, 422),
+    )
     async def page_image(
         self,
         job_id: FromPath[uuid.UUID],
@@ -185,12 +243,11 @@ class JobController(Controller):
         jobs: JobService,
         owner: str,
         width: Annotated[int, QueryParameter(ge=1, le=10_000)] = 800,
-    ) -> File:
+    ) -> Response[bytes]:
         """Rendered once per width (rounded up to a multiple of 100, at most 3000 px) and cached with the
         results. Box coordinates scale by (picture width / page width)."""
         path = await jobs.page_image(str(job_id), number, width, owner)
-        return File(path, media_type="image/png", content_disposition_type="inline",
-                    headers={"Cache-Control": "private, max-age=86400"})  # fmt: skip
+        return Response(path.read_bytes(), media_type="image/png", headers={"Cache-Control": "private, max-age=86400"})
 
 
 def _json_result(jobs: JobService, job_id: str, pages: str | None, failed: list[dict]) -> Iterator[bytes]:
@@ -221,7 +278,7 @@ class JobListController(Controller):
     tags = ["jobs"]
     guards = [require_key]
 
-    @get(summary="History of jobs, newest first")
+    @get(summary="History of jobs, newest first", responses=problem_responses(400))
     async def list_jobs(
         self,
         jobs: JobService,
@@ -255,7 +312,11 @@ class HealthController(Controller):
     async def health(self) -> Health:
         return Health(status="ok")
 
-    @get("/ready", summary="Readiness: Redis reachable and at least one worker alive")
+    @get(
+        "/ready",
+        summary="Readiness: Redis reachable and at least one worker alive",
+        responses={503: ResponseSpec(Readiness, description="Not ready, with the reason", generate_examples=False)},
+    )
     async def ready(self, jobs: JobService) -> Response[Readiness]:
         info = await jobs.ready()
         return Response(Readiness(**info), status_code=200 if info["ready"] else 503)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
+import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 
 from docparse.errors import DocparseError
 
@@ -22,6 +24,37 @@ _HTTP_CODES = {
     413: "file_too_large",
     429: "too_many_requests",
 }
+
+
+class Problem(msgspec.Struct):
+    """RFC 9457 problem details, with docparse's stable machine `code`."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+
+
+_WHEN = {
+    400: "The request is not valid (code invalid_request, empty_file).",
+    401: "API keys are on and the request has none that matches (code unauthorized).",
+    404: "No such job, or not yours (code not_found).",
+    409: "The job is not in a state that allows this (codes not_ready, conflict).",
+    413: "The upload is larger than the server accepts (code file_too_large).",
+    415: "The bytes are not a supported document type (code unsupported_type).",
+    422: "The request is well-formed but cannot be done (e.g. page_timeout while rendering).",
+    429: "Too many jobs are waiting (code too_many_requests; see Retry-After).",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problem details a handler can answer (400 and 401 always: any parameter can be
+    malformed, and keys may be on)."""
+    return {
+        status: ResponseSpec(Problem, description=_WHEN[status], media_type=PROBLEM_JSON, generate_examples=False)
+        for status in sorted({*statuses, 400, 401})
+    }
 
 
 def problem(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> Response:

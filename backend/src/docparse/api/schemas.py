@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from docparse.jobs.status import JobStatus
+from docparse.results import DocumentInfo, Page
 
 
 class UploadAccepted(msgspec.Struct):
@@ -22,6 +23,25 @@ class UploadAccepted(msgspec.Struct):
 class JobList(msgspec.Struct):
     jobs: list[JobStatus]
     next_cursor: str | None
+
+
+class FailedPage(msgspec.Struct):
+    number: int
+    code: str
+    message: str
+
+
+class ResultBody(msgspec.Struct):
+    document: DocumentInfo
+    pages: list[Page]
+    failed_pages: list[FailedPage]
+
+
+class ResultEnvelope(msgspec.Struct):
+    """GET /jobs/{id}/result as JSON (it is streamed from storage, page by page)."""
+
+    job_id: str
+    result: ResultBody
 
 
 class RetryRequest(msgspec.Struct, forbid_unknown_fields=True):

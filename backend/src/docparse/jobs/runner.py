@@ -237,9 +237,18 @@ class ChildPool:
                     raise error_for_code(event["code"], event["message"])
         finally:
             if child is not None:
-                if remaining:  # cancelled or stopped mid-parse: the page under way may finish, then it goes
-                    await asyncio.shield(child.stop(grace=min(page_timeout, STOP_GRACE)))
-                await self.release(child)
+                # Shielded: a second cancel must not skip the release, or the pool's slot would be lost and the
+                # next job would wait for a process forever.
+                await asyncio.shield(
+                    self._let_go(child, mid_parse=bool(remaining), grace=min(page_timeout, STOP_GRACE))
+                )
+
+    async def _let_go(self, child: ParseChild, *, mid_parse: bool, grace: float) -> None:
+        try:
+            if mid_parse:  # cancelled or stopped mid-parse: the page under way may finish, then the process goes
+                await child.stop(grace)
+        finally:
+            await self.release(child)
 
     @staticmethod
     async def _next_event(child: ParseChild, page_timeout: float, tick: float) -> dict[str, Any] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -155,21 +156,25 @@ async def _parse(job: Job, deps: WorkerDeps, job_id: str, progress: Progress, bo
 
 
 async def _consume(deps: WorkerDeps, request: ParseRequest, progress: Progress, bound: Any) -> None:
-    async for event in deps.pool.parse(
+    events = deps.pool.parse(
         request, page_timeout=deps.settings.page_timeout, tick=max(1.0, deps.settings.heartbeat / 3)
-    ):
-        if isinstance(event, PageDone):
-            progress.done += 1
-            await progress.report()
-        elif isinstance(event, Opened):
-            progress.total = len(event.numbers)
-            await progress.report(force=True)
-        elif isinstance(event, PageFailed):
-            progress.failed.append(PageError(event.number, event.code, event.message))
-            bound.warning("page failed", page=event.number, code=event.code)
-            await progress.report(force=True)
-        elif isinstance(event, Waiting):
-            await progress.heartbeat()
+    )
+    # aclosing: when this task is cancelled, the parse's clean-up (stop the process, free its slot) runs here and
+    # now, not whenever the garbage collector finalises the generator.
+    async with contextlib.aclosing(events):
+        async for event in events:
+            if isinstance(event, PageDone):
+                progress.done += 1
+                await progress.report()
+            elif isinstance(event, Opened):
+                progress.total = len(event.numbers)
+                await progress.report(force=True)
+            elif isinstance(event, PageFailed):
+                progress.failed.append(PageError(event.number, event.code, event.message))
+                bound.warning("page failed", page=event.number, code=event.code)
+                await progress.report(force=True)
+            elif isinstance(event, Waiting):
+                await progress.heartbeat()
 
 
 async def _wait_for_cancel(job: Job, records: RecordStore, job_id: str) -> None:

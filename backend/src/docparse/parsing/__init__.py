@@ -9,7 +9,8 @@ from docparse.filetypes import SUPPORTED_TYPES, detect_type
 from docparse.pageranges import parse_page_ranges
 from docparse.parsing import engine as _engine  # noqa: F401  (silences PyMuPDF before anything else uses it)
 from docparse.parsing.document import document_info, open_document
-from docparse.parsing.model import (
+from docparse.parsing.page import parse_page
+from docparse.results import (
     Block,
     DocumentInfo,
     Image,
@@ -20,7 +21,6 @@ from docparse.parsing.model import (
     ParseOptions,
     Table,
 )
-from docparse.parsing.page import parse_page
 
 __all__ = [
     "SUPPORTED_TYPES",

@@ -12,7 +12,7 @@ import pymupdf
 from docparse.errors import Corrupt, EmptyFile, Encrypted, UnsupportedType, WrongPassword
 from docparse.filetypes import SUPPORTED_TYPES
 from docparse.parsing.engine import mupdf_reason, take_warnings
-from docparse.parsing.model import DocumentInfo, Metadata, OutlineEntry
+from docparse.results import DocumentInfo, Metadata, OutlineEntry
 
 # Our type names where MuPDF's differ; the others are the same.
 _MUPDF_TYPES = {"jpeg": "jpg", "jbig2": "jb2"}

@@ -13,7 +13,7 @@ from typing import Any
 
 import pymupdf
 
-from docparse.parsing.model import Table
+from docparse.results import Table
 
 _HEADING_RATIO = 1.2  # a block whose text is this much larger than the page's body text is a heading
 _MAX_HEADING_CHARS = 200

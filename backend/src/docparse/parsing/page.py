@@ -11,7 +11,7 @@ from pymupdf import mupdf
 from docparse.errors import Corrupt, DocparseError, InvalidRequest
 from docparse.parsing.engine import mupdf_reason, take_warnings
 from docparse.parsing.markdown import page_markdown
-from docparse.parsing.model import BBox, Block, Image, Link, Page, ParseOptions, Table
+from docparse.results import BBox, Block, Image, Link, Page, ParseOptions, Table
 
 # The flags page.get_text() uses, so that our text is its text. With PRESERVE_IMAGES the same pass also lists the
 # images (bbox and pixel size, without decoding them) at no measurable cost, while page.get_image_info() would run

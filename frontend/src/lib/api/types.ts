@@ -111,7 +111,8 @@ export interface DocumentInfo {
 export interface Block {
   type: 'text' | 'image';
   bbox: BBox;
-  text: string;
+  /** The block's lines; null for an image block. */
+  text: string | null;
 }
 
 export interface Link {

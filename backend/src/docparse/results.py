@@ -1,4 +1,4 @@
-"""The parsing domain's plain data: options in, document and page results out (msgspec Structs, JSON-ready)."""
+"""The parse result as plain data (msgspec Structs): made by parsing/, stored by jobs/, described by the API."""
 
 from __future__ import annotations
 
