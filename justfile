@@ -89,6 +89,13 @@ e2e *args: frontend-build
     if [ "$rc" -eq 5 ]; then echo "pytest collected no e2e tests" >&2; exit 1; fi
     exit "$rc"
 
+# Fault injection, load, hostile input, fuzzing and memory against the whole service, full size (just test runs a quick form)
+reliability *args: setup
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cd backend
+    DOCPARSE_RELIABILITY=full {{uv}} run --frozen pytest -m reliability -s {{args}}
+
 # Lint and check formatting
 lint: setup
     cd backend && {{uv}} run --frozen ruff check . && {{uv}} run --frozen ruff format --check .
