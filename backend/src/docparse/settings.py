@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     sweep_interval: int = Field(5, ge=1, description="seconds between checks for jobs of dead workers")
     progress_interval: float = Field(0.25, ge=0, description="minimum seconds between progress writes")
     child_max_jobs: int = Field(200, ge=1, description="jobs a parse process handles before it is replaced")
+    child_max_rss_mb: int = Field(512, ge=0, description="a parse process above this RSS is replaced (0: never)")
 
     frontend_dir: Path = Field(
         Path(__file__).resolve().parents[3] / "frontend" / "dist",

@@ -47,8 +47,9 @@ def presented_key(connection: ASGIConnection) -> str | None:
     return connection.headers.get("x-api-key") or connection.query_params.get("api_key")
 
 
-def require_key(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """Guard: sets `connection.state.owner`, or refuses with 401 when keys are on and none matches."""
+async def require_key(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Guard: sets `connection.state.owner`, or refuses with 401 when keys are on and none matches. (Async:
+    Litestar would run a plain function in a worker thread, on every request.)"""
     keys: ApiKeys = connection.app.state.api_keys
     if not keys.enabled:
         connection.state.owner = PUBLIC

@@ -113,7 +113,7 @@ def handle(channel: IO[bytes], request: dict[str, Any]) -> None:
             _send(channel, {"ev": "page", "number": number})
             if _stop_requested:
                 sys.exit(0)
-        _send(channel, {"ev": "done"})
+        _send(channel, {"ev": "done", "rss_mb": _rss_mb()})
     except Exception as exc:
         _send(channel, _error_event(exc))
     finally:
@@ -138,6 +138,28 @@ def render(channel: IO[bytes], request: dict[str, Any]) -> None:
     _send(channel, {"ev": "rendered"})
 
 
+def _release_memory() -> None:
+    """Between documents: empty MuPDF's object store and hand freed heap back to the system, so a long-lived
+    process does not keep the high-water mark of its biggest document."""
+    import ctypes
+
+    import pymupdf
+
+    pymupdf.TOOLS.store_shrink(100)
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+def _rss_mb() -> int:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // (1024 * 1024)
+    except (OSError, ValueError):
+        return 0
+
+
 def main() -> None:
     # Keep the protocol on a private copy of stdout; anything else printed (MuPDF messages) goes to stderr.
     signal.signal(signal.SIGTERM, _request_stop)
@@ -152,6 +174,7 @@ def main() -> None:
         if line.strip():
             request = decode(line)
             (render if request.get("op") == "render" else handle)(channel, request)
+            _release_memory()
 
 
 if __name__ == "__main__":

@@ -79,6 +79,7 @@ class ParseChild:
         self.command = command
         self.process: asyncio.subprocess.Process | None = None
         self.jobs_done = 0
+        self.rss_mb = 0  # as the process last reported it
         self.last_event = 0.0  # monotonic time of the last request or answer: the page timer runs from it
 
     async def start(self) -> None:
@@ -128,10 +129,14 @@ class ChildPool:
     """Warm parse processes: PyMuPDF's import costs ~1 s, so a process serves many jobs. At most `size` run at
     once; `acquire` waits for one when all are busy."""
 
-    def __init__(self, size: int, max_jobs: int, command: Sequence[str] = CHILD_COMMAND) -> None:
+    def __init__(
+        self, size: int, max_jobs: int, command: Sequence[str] = CHILD_COMMAND, *, max_rss_mb: int = 0
+    ) -> None:
         self.size = size
         self.max_jobs = max_jobs
+        self.max_rss_mb = max_rss_mb  # 0: no limit
         self.command = command
+        self._spares: set[asyncio.Task[None]] = set()
         self._idle: list[ParseChild] = []
         self._slots = asyncio.Semaphore(size)
 
@@ -155,16 +160,37 @@ class ChildPool:
             raise
 
     async def release(self, child: ParseChild) -> None:
-        """Give a child back; a dead, worn or surplus one is killed instead."""
+        """Give a child back; a dead, worn or surplus one is killed instead, and a worn one replaced in the
+        background, so the next job does not wait a second for PyMuPDF to load."""
         try:
-            if child.alive and child.jobs_done < self.max_jobs and len(self._idle) < self.size:
+            worn = child.jobs_done >= self.max_jobs or (self.max_rss_mb and child.rss_mb > self.max_rss_mb)
+            if child.alive and not worn and len(self._idle) < self.size:
                 self._idle.append(child)
             else:
                 await child.kill()
+                if worn:
+                    spare = asyncio.create_task(self._start_spare())
+                    self._spares.add(spare)
+                    spare.add_done_callback(self._spares.discard)
         finally:
             self._slots.release()
 
+    async def _start_spare(self) -> None:
+        child = ParseChild(self.command)
+        try:
+            await child.start()
+        except Exception:  # acquire() will start one itself
+            await child.kill()
+            return
+        if len(self._idle) < self.size:
+            self._idle.append(child)
+        else:
+            await child.kill()
+
     async def close(self) -> None:
+        for spare in list(self._spares):
+            spare.cancel()
+        await asyncio.gather(*self._spares, return_exceptions=True)
         await asyncio.gather(*(c.kill() for c in self._idle))
         self._idle.clear()
 
@@ -231,6 +257,7 @@ class ChildPool:
                     yield PageFailed(event["number"], event["code"], event["message"])
                 elif kind == "done":
                     child.jobs_done += 1
+                    child.rss_mb = event.get("rss_mb", 0)
                     return
                 elif kind == "error":
                     child.jobs_done += 1

@@ -45,14 +45,15 @@ class Progress:
     failed: list[PageError] = field(default_factory=list)
     _last: float = 0.0
 
-    async def report(self, *, force: bool = False) -> None:
+    async def report(self, *, force: bool = False, heartbeat: bool = True) -> None:
         now = time.monotonic()
         if not force and now - self._last < self.interval:
             return
         self._last = now
         handled = self.done + len(self.failed)
         await self.records.update(self.job_id, pages_done=self.done, pages_total=self.total, failed_pages=self.failed)
-        await self.job.update(progress=handled / self.total if self.total else 0.0)
+        if heartbeat:  # SAQ's update is 3 round trips; the job was just marked active, so skip it when asked
+            await self.job.update(progress=handled / self.total if self.total else 0.0)
 
     async def heartbeat(self) -> None:
         await self.job.update()
@@ -128,7 +129,8 @@ async def _parse(job: Job, deps: WorkerDeps, job_id: str, progress: Progress, bo
     )
     bound.info("parse started", file_type=record.file_type, size=record.size)
     parse = asyncio.create_task(_consume(deps, request, progress, bound))
-    cancel = asyncio.create_task(_wait_for_cancel(job, deps.records, job_id))
+    stop_watching = asyncio.Event()
+    cancel = asyncio.create_task(_wait_for_cancel(job, deps.records, job_id, stop_watching))
     try:
         async with asyncio.timeout(deps.settings.job_timeout):
             await asyncio.wait([parse, cancel], return_when=asyncio.FIRST_COMPLETED)
@@ -136,9 +138,13 @@ async def _parse(job: Job, deps: WorkerDeps, job_id: str, progress: Progress, bo
         raise JobTimeout(f"Parsing took longer than {deps.settings.job_timeout} s and was stopped.") from None
     finally:
         cancelled = cancel.done()
-        for task in (parse, cancel):
-            task.cancel()  # cancelling the parse kills its child process at once
-        await asyncio.gather(parse, cancel, return_exceptions=True)
+        # The watcher is told to stop, not awaited: on Python 3.11 a cancel can be lost inside SAQ's listener
+        # (wait_for, CPython gh-86296), and waiting for it held a job "processing" until the sweep.
+        stop_watching.set()
+        cancel.cancel()
+        cancel.add_done_callback(lambda t: t.cancelled() or t.exception())
+        parse.cancel()  # kills the parse process at once if it is still working
+        await asyncio.gather(parse, return_exceptions=True)
         # The real pages_done, whatever ended the parse: a stopped parse process finishes its page after we
         # stopped listening, and storage is what readers see.
         progress.done = len(deps.storage.page_numbers(job_id))
@@ -168,7 +174,7 @@ async def _consume(deps: WorkerDeps, request: ParseRequest, progress: Progress, 
                 await progress.report()
             elif isinstance(event, Opened):
                 progress.total = len(event.numbers)
-                await progress.report(force=True)
+                await progress.report(force=True, heartbeat=False)
             elif isinstance(event, PageFailed):
                 progress.failed.append(PageError(event.number, event.code, event.message))
                 bound.warning("page failed", page=event.number, code=event.code)
@@ -177,20 +183,24 @@ async def _consume(deps: WorkerDeps, request: ParseRequest, progress: Progress, 
                 await progress.heartbeat()
 
 
-async def _wait_for_cancel(job: Job, records: RecordStore, job_id: str) -> None:
+async def _wait_for_cancel(job: Job, records: RecordStore, job_id: str, stop: asyncio.Event) -> None:
     """Returns as soon as the job is cancelled. SAQ's abort publishes on the job's channel, which lets us kill
     the parse within milliseconds instead of at SAQ's next abort check. A wake-up is only a hint: SAQ's listener
-    also returns when its shared subscription is reset, so the record and SAQ's job say whether it really was."""
+    also returns when its shared subscription is reset, so the record and SAQ's job say whether it really was.
+    The task read the record just before, so the first look goes straight to listening."""
     queue = job.get_queue()
 
     def aborted(_key: str, status: Status) -> bool:
         return status in (Status.ABORTING, Status.ABORTED)
 
-    while True:
+    first = True
+    while not stop.is_set():
         try:
-            record = await records.get(job_id)
-            if record is None or record.cancel_requested or _aborted_by_operator(await queue.job(job.key)):
-                return
+            if not first:
+                record = await records.get(job_id)
+                if record is None or record.cancel_requested or _aborted_by_operator(await queue.job(job.key)):
+                    return
+            first = False
             await queue.listen([job.key], aborted, timeout=5)
         except TimeoutError:
             continue

@@ -25,7 +25,9 @@ def build_worker(settings: Settings, *, child_command: Sequence[str] = CHILD_COM
     """The SAQ worker for `settings`. `child_command` lets tests swap in a parse process that misbehaves."""
     queue = create_queue(settings)
     storage = LocalStorage(settings.storage_dir)
-    pool = ChildPool(settings.worker_concurrency, settings.child_max_jobs, child_command)
+    pool = ChildPool(
+        settings.worker_concurrency, settings.child_max_jobs, child_command, max_rss_mb=settings.child_max_rss_mb
+    )
 
     async def startup(ctx: dict[str, Any]) -> None:
         storage.ensure()

@@ -123,8 +123,12 @@ def _target_page(doc: pymupdf.Document, page_count: int, uri: str) -> int | None
     if explicit:
         number = int(explicit[1])
         return number if 1 <= number <= page_count else None
-    index = doc.resolve_link(uri)[0]
-    return index + 1 if index >= 0 else None
+    # Resolving a named destination scans the document's name tree: remember each one per document.
+    targets: dict[str, int | None] = doc.__dict__.setdefault("_docparse_link_targets", {})
+    if uri not in targets:
+        index = doc.resolve_link(uri)[0]
+        targets[uri] = index + 1 if index >= 0 else None
+    return targets[uri]
 
 
 def _tables(page: pymupdf.Page, textpage: pymupdf.TextPage) -> list[Table]:

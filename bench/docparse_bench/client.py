@@ -1,0 +1,219 @@
+"""A small, cheap HTTP/1.1 client on asyncio streams, and a pub/sub watcher of job completions.
+
+The client runs on the same two cores as the service, so it is kept lean on purpose: requests are pre-built bytes
+on keep-alive connections (an httpx request costs several times more CPU, which would be taken from the service
+and counted against it). It speaks exactly what the service answers: Content-Length or chunked bodies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+BOUNDARY = "docparsebenchboundary7d3f"
+KEEPALIVE_SAFE = 3.0  # seconds; uvicorn's keep-alive timeout is 5
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> dict:
+        return json.loads(self.body)
+
+
+class HttpError(Exception):
+    pass
+
+
+class Conn:
+    """One keep-alive connection; one request at a time."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.last_used = 0.0
+
+    async def connect(self) -> Conn:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port, limit=1 << 20)
+        sock = self.writer.get_extra_info("socket")
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.last_used = time.monotonic()
+        return self
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            try:
+                await self.writer.wait_closed()
+            except OSError:
+                pass
+            self.writer = None
+
+    async def send_raw(self, data: bytes) -> None:
+        assert self.writer
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def read_response(self) -> Response:
+        assert self.reader
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        headers = {}
+        for line in lines[1:]:
+            if line:
+                k, _, v = line.partition(":")
+                headers[k.strip().lower()] = v.strip()
+        if "content-length" in headers:
+            body = await self.reader.readexactly(int(headers["content-length"]))
+        elif headers.get("transfer-encoding", "").lower() == "chunked":
+            parts = []
+            while True:
+                size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                if size == 0:
+                    await self.reader.readuntil(b"\r\n")
+                    break
+                parts.append(await self.reader.readexactly(size))
+                await self.reader.readexactly(2)
+            body = b"".join(parts)
+        else:
+            body = await self.reader.read()
+        return Response(status, headers, body)
+
+    async def request(self, raw: bytes) -> Response:
+        # uvicorn closes keep-alive connections idle for 5 s: open a new one rather than write into a closing one
+        if self.writer is None or time.monotonic() - self.last_used > KEEPALIVE_SAFE:
+            await self.close()
+            await self.connect()
+        try:
+            await self.send_raw(raw)
+            resp = await self.read_response()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            if not raw.startswith(b"GET "):
+                raise
+            await self.close()  # a GET is safe to send again on a fresh connection
+            await self.connect()
+            await self.send_raw(raw)
+            resp = await self.read_response()
+        self.last_used = time.monotonic()
+        return resp
+
+
+def get_request(path: str, host: str = "127.0.0.1") -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: */*\r\n\r\n".encode()
+
+
+def _multipart_parts(filename: str, content_type: str = "application/pdf") -> tuple[bytes, bytes]:
+    prefix = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n"
+    ).encode()
+    suffix = f"\r\n--{BOUNDARY}--\r\n".encode()
+    return prefix, suffix
+
+
+def upload_request(data: bytes, filename: str, host: str = "127.0.0.1") -> bytes:
+    """A whole POST /upload request for an in-memory file (built once, sent many times)."""
+    prefix, suffix = _multipart_parts(filename)
+    body = prefix + data + suffix
+    head = (
+        f"POST /upload HTTP/1.1\r\nHost: {host}\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    return head + body
+
+
+async def upload_file(conn: Conn, path: Path, chunk: int = 1 << 20) -> Response:
+    """POST /upload streaming a file from disk (for the 1 GiB upload: never whole in this process's memory)."""
+    size = path.stat().st_size  # noqa: ASYNC240
+    prefix, suffix = _multipart_parts(path.name)
+    head = (
+        f"POST /upload HTTP/1.1\r\nHost: {conn.host}\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+        f"Content-Length: {len(prefix) + size + len(suffix)}\r\n\r\n"
+    ).encode()
+    await conn.close()
+    await conn.connect()
+    await conn.send_raw(head + prefix)
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            await conn.send_raw(block)
+    await conn.send_raw(suffix)
+    return await conn.read_response()
+
+
+class Completions:
+    """Watches SAQ's job channels (`saq:job:<queue>:*`) and timestamps the first terminal message of each job.
+
+    SAQ publishes the job's status on every change; 'complete' is published by the worker when the job is done,
+    which is the moment GET /jobs/{id} starts answering `completed`. Times are time.perf_counter() in this process.
+    """
+
+    # Not b"aborted": SAQ's sweep aborts a job it believes lost and then re-queues it (retries), so an abort is not
+    # an end here (the benchmark never cancels jobs). A job that is aborted for good leaves wait() to its timeout.
+    TERMINAL = {b"complete", b"failed"}
+
+    def __init__(self, redis_url: str, queue: str) -> None:
+        self.redis_url = redis_url
+        self.prefix = f"saq:job:{queue}:"
+        self.done: dict[str, tuple[float, str]] = {}
+        self.messages = 0
+        self._waiters: dict[str, asyncio.Future] = {}
+
+    async def __aenter__(self) -> Completions:
+        self.client = aioredis.Redis.from_url(self.redis_url)
+        self.pubsub = self.client.pubsub()
+        await self.pubsub.psubscribe(self.prefix + "*")
+        self._task = asyncio.create_task(self._listen())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        await self.pubsub.aclose()
+        await self.client.aclose()
+
+    async def _listen(self) -> None:
+        while True:
+            msg = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
+            if msg is None or msg["type"] != "pmessage":
+                continue
+            now = time.perf_counter()
+            self.messages += 1
+            data = msg["data"]
+            if data in self.TERMINAL:
+                job_id = msg["channel"].decode()[len(self.prefix) :]
+                if job_id not in self.done:
+                    self.done[job_id] = (now, data.decode())
+                    fut = self._waiters.pop(job_id, None)
+                    if fut is not None and not fut.done():
+                        fut.set_result(self.done[job_id])
+
+    async def wait(self, job_id: str, timeout: float = 600, strict: bool = True) -> tuple[float, str]:  # noqa: ASYNC109
+        """(time, status) of the job's end; raises if it did not complete (unless not `strict`)."""
+        if job_id not in self.done:
+            fut = self._waiters.setdefault(job_id, asyncio.get_running_loop().create_future())
+            await asyncio.wait_for(fut, timeout)
+        t, status = self.done[job_id]
+        if strict and status != "complete":
+            raise HttpError(f"job {job_id} ended {status}")
+        return t, status
+
+
+async def upload_ok(conn: Conn, raw: bytes) -> str:
+    resp = await conn.request(raw)
+    if resp.status != 202:
+        raise HttpError(f"upload answered {resp.status}: {resp.body[:300]!r}")
+    return resp.json()["job_id"]
