@@ -9,6 +9,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 from litestar.testing import AsyncTestClient
+from saq import Status
 
 from docparse.app import create_app
 from docparse.jobs.queue import create_queue
@@ -260,3 +261,28 @@ async def test_a_made_up_cursor_is_a_clear_400(client: AsyncTestClient) -> None:
     for cursor in ("¬\x1f¾e", "nan:x", "inf:x", "1e5:x", ":"):
         response = await client.get("/jobs", params={"cursor": cursor})
         assert response.status_code == 400 and response.json()["code"] == "invalid_request", (cursor, response.text)
+
+
+async def test_a_job_saq_lost_track_of_is_rescued(client: AsyncTestClient, settings: Settings, tmp_path: Path) -> None:
+    """The state saq #277 can leave behind: 'active', on no list, its worker dead. SAQ's sweep never sees it."""
+    job_id = await upload(client, make_pdf(tmp_path / "a.pdf", pages=2))
+    queue = create_queue(settings)
+    job = await queue.job(job_id)
+    assert job is not None
+    await queue.redis.lrem(queue.namespace("queued"), 0, job.id)  # as if a worker took it, then the sweep's abort
+    await queue.redis.zrem(queue.namespace("incomplete"), job.id)
+    job.status, job.started, job.attempts = Status.ACTIVE, job.queued, 1
+    job.touched = job.queued - 60_000  # and its worker died a minute ago
+    await queue.redis.set(job.id, queue.serialize(job))
+    service = JobService(queue, settings, LocalStorage(settings.storage_dir))
+    assert (await client.get(f"/jobs/{job_id}")).json()["status"] == "processing"
+    assert await service.rescue_orphans() == 1
+    assert await service.rescue_orphans() == 0
+    worker = WorkerProcess(settings)
+    try:
+        worker.wait_ready()
+        done = await wait_for_status(client, job_id, TERMINAL)
+        assert done["status"] == "completed" and done["pages_done"] == 2
+    finally:
+        worker.stop()
+        await queue.disconnect()

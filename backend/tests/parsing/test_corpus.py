@@ -6,8 +6,6 @@ files are not parsed here: they can hang MuPDF, so they run through the real, ki
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -16,16 +14,14 @@ import pytest
 
 from docparse.errors import Encrypted, WrongPassword
 from docparse.parsing import ParseOptions, detect_type, document_info, open_document, parse_page
+from tests.corpus import CORPUS_DIR, MISSING_REASON, load_manifest
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-CORPUS_DIR = Path(os.environ.get("DOCPARSE_CORPUS_DIR", REPO_ROOT.parent / "shared" / "corpus"))
-MANIFEST = CORPUS_DIR / "manifest.json"
-if not MANIFEST.is_file():
-    pytest.skip(f"no corpus manifest at {MANIFEST} (set DOCPARSE_CORPUS_DIR)", allow_module_level=True)
+ENTRIES: list[dict[str, Any]] = load_manifest()
+if not ENTRIES:
+    pytest.skip(MISSING_REASON, allow_module_level=True)
 
 pytestmark = pytest.mark.corpus
 
-ENTRIES: list[dict[str, Any]] = json.loads(MANIFEST.read_text(encoding="utf-8"))
 GROUNDTRUTH = [entry for entry in ENTRIES if entry["set"] == "groundtruth" and entry["expect"] == "ok"]
 LOCKED = [entry for entry in GROUNDTRUTH if entry["needs_pass"]]
 

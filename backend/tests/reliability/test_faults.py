@@ -38,13 +38,15 @@ def test_killed_workers_and_parse_processes_lose_nothing(tmp_path: Path) -> None
             for n in range(kills):
                 time.sleep(rng.uniform(0.3, 0.8))
                 live = [w for w in stack.workers if w.poll() is None]
-                victim = rng.choice(live)
-                children = stack.children_of(victim.pid)
-                if n % 2 and children:
-                    os.kill(rng.choice(children), signal.SIGKILL)
+                if n % 2:  # a parse process: of a worker that has one right now
+                    deadline = time.monotonic() + 3
+                    while not (busy := [c for w in live for c in stack.children_of(w.pid)]):
+                        assert time.monotonic() < deadline, "no parse process to kill"
+                        time.sleep(0.05)
+                    os.kill(rng.choice(busy), signal.SIGKILL)
                     injected["parse process"] += 1
                 else:
-                    os.kill(victim.pid, signal.SIGKILL)
+                    os.kill(rng.choice(live).pid, signal.SIGKILL)
                     stack.add_worker()
                     injected["worker"] += 1
             started = time.monotonic()

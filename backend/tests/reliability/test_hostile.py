@@ -12,7 +12,7 @@ import httpx
 import pymupdf
 import pytest
 
-from tests.corpus import CORPUS_DIR, load_manifest
+from tests.corpus import CORPUS_DIR, MISSING_REASON, load_manifest
 from tests.documents import make_pdf
 from tests.reliability.stack import Stack, scaled
 
@@ -43,7 +43,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Stack:
 def test_every_robustness_file_ends_typed(stack: Stack) -> None:
     entries = [e for e in load_manifest() if e["set"] == "robustness"]
     if not entries:
-        pytest.skip("test corpus not found (DOCPARSE_CORPUS_DIR)")
+        pytest.skip(MISSING_REASON)
     entries = entries[:: scaled(4, 1)]
     outcomes: dict[str, int] = {}
     started = time.monotonic()

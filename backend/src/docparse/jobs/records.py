@@ -94,6 +94,7 @@ class RecordStore:
         self.redis = redis
         self.prefix = f"docparse:{queue_name}"
         self.history_key = f"{self.prefix}:history"
+        self.live_key = f"{self.prefix}:live"  # jobs not finished yet: what the orphan rescue looks at
         self._write = redis.register_script(_GUARDED_WRITE)
 
     def key(self, job_id: str) -> str:
@@ -106,6 +107,7 @@ class RecordStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.key(record.job_id), mapping=fields)
             pipe.zadd(self.history_key, {record.job_id: record.created_at})
+            pipe.sadd(self.live_key, record.job_id)
             await pipe.execute()
 
     async def get(self, job_id: str) -> JobRecord | None:
@@ -139,18 +141,24 @@ class RecordStore:
         """Write the final state and let the record expire with the results. The password stays as long as the
         extracted text does (page pictures of an encrypted document need it); it is never shown."""
         values.setdefault("finished_at", time.time())
+        await self.redis.srem(self.live_key, job_id)
         return await self._guarded(job_id, values, ttl=ttl)
 
     async def reopen(self, job_id: str, password: str | None, **values: Any) -> bool:
         """Make a finished record live again (for a retry): no expiry, optionally a new password."""
         extra = {"password": password} if password is not None else None
+        await self.redis.sadd(self.live_key, job_id)
         return await self._guarded(job_id, values, ttl=-1, extra=extra)
 
     async def delete(self, job_id: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(self.key(job_id))
             pipe.zrem(self.history_key, job_id)
+            pipe.srem(self.live_key, job_id)
             await pipe.execute()
+
+    async def live(self) -> list[str]:
+        return [m.decode() for m in await self.redis.smembers(self.live_key)]
 
     async def history_page(self, cursor: str | None, count: int) -> list[tuple[str, float]]:
         """Up to `count` (job id, created_at) pairs, newest first, after `cursor` ("<created_at>:<job id>")."""

@@ -141,9 +141,16 @@ class ChildPool:
         self._slots = asyncio.Semaphore(size)
 
     async def start(self) -> None:
+        """Warm the pool. A process that fails to start (killed, out of memory) is not fatal: acquire() starts
+        one when a job needs it."""
         children = [ParseChild(self.command) for _ in range(self.size)]
-        await asyncio.gather(*(c.start() for c in children))
-        self._idle.extend(children)
+        results = await asyncio.gather(*(c.start() for c in children), return_exceptions=True)
+        for child, result in zip(children, results, strict=True):
+            if isinstance(result, BaseException):
+                log.warning("parse process did not start", error=str(result))
+                await child.kill()
+            else:
+                self._idle.append(child)
 
     async def acquire(self) -> ParseChild:
         await self._slots.acquire()

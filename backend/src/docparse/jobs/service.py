@@ -11,18 +11,21 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from saq import Status
+import structlog
+from saq import Job, Status
 from saq.queue.redis import RedisQueue
 
-from docparse.errors import JobCancelled, JobConflict, JobNotFound, JobNotReady
+from docparse.errors import JobCancelled, JobConflict, JobNotFound, JobNotReady, WorkerLost
 from docparse.jobs.metrics import count_upload
 from docparse.jobs.queue import enqueue_parse
 from docparse.jobs.records import JobRecord, RecordStore, record_from_hash
 from docparse.jobs.runner import ChildPool
-from docparse.jobs.status import TERMINAL_STATES, JobState, JobStatus, build_status
+from docparse.jobs.status import TERMINAL_STATES, JobState, JobStatus, build_status, now_ms
 from docparse.pageranges import parse_page_ranges
 from docparse.settings import Settings
 from docparse.storage import LocalStorage
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -240,6 +243,47 @@ class JobService:
                 self.storage.delete_job(job_id)
                 removed += 1
         return removed
+
+    async def rescue_orphans(self) -> int:
+        """Re-queue jobs that SAQ lost track of. SAQ's sweep only looks at its active list, but its abort takes a
+        job off that list, and a worker that marks the job active just after (saq #277) and then dies leaves it
+        'active' on no list at all: no sweep would ever find it. Returns the jobs re-queued (or given up)."""
+        stale_ms = 2 * self.settings.heartbeat * 1000
+        rescued = 0
+        for job_id in await self.records.live():
+            job = await self.queue.job(job_id)
+            record = await self.records.get(job_id)
+            if record is None or JobState(record.status) in TERMINAL_STATES:
+                await self.queue.redis.srem(self.records.live_key, job_id)
+                continue
+            if job is None:
+                await enqueue_parse(self.queue, job_id, self.settings)  # its SAQ job vanished (e.g. Redis lost it)
+                rescued += 1
+                continue
+            if now_ms() - job.touched < stale_ms:
+                continue
+            if job.status in (Status.COMPLETE, Status.FAILED, Status.ABORTED):  # SAQ settled it; the status says how
+                await self.queue.redis.srem(self.records.live_key, job_id)
+                continue
+            if await self._on_a_list(job):
+                continue
+            log.warning("rescuing a job SAQ lost", job_id=job_id, saq_status=job.status.value)
+            if job.retryable:
+                await self.queue.retry(job, WorkerLost.code)
+            else:
+                await self.queue.finish(job, Status.ABORTED, error=WorkerLost.code)
+            rescued += 1
+        return rescued
+
+    async def _on_a_list(self, job: Job) -> bool:
+        """Whether SAQ still tracks the job: waiting, running, or scheduled for later."""
+        redis, saq_id = self.queue.redis, job.id
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.lpos(self.queue.namespace("queued"), saq_id)
+            pipe.lpos(self.queue.namespace("active"), saq_id)
+            pipe.zscore(self.queue.namespace("incomplete"), saq_id)
+            queued, active, scheduled = await pipe.execute()
+        return queued is not None or active is not None or (scheduled or 0) > 0
 
     async def _wait_settled(self, job_id: str, timeout: float) -> None:
         """Until the job is terminal and the worker of its last attempt is done with it (see record_outcome),

@@ -33,11 +33,15 @@ def build_worker(settings: Settings, *, child_command: Sequence[str] = CHILD_COM
         storage.ensure()
         await pool.start()  # warm before the first job: PyMuPDF's import costs ~1 s
         ctx["docparse"] = WorkerDeps(settings, RecordStore(queue.redis, settings.queue_name), storage, pool)
-        ctx["retention"] = asyncio.create_task(_retention_loop(JobService(queue, settings, storage)))
+        service = JobService(queue, settings, storage)
+        ctx["retention"] = asyncio.create_task(_retention_loop(service))
+        ctx["rescue"] = asyncio.create_task(_rescue_loop(service))
 
     async def shutdown(ctx: dict[str, Any]) -> None:
-        ctx["retention"].cancel()
-        await asyncio.gather(ctx["retention"], return_exceptions=True)
+        loops = [task for name in ("retention", "rescue") if (task := ctx.get(name))]
+        for task in loops:
+            task.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
         await pool.close()
 
     async def bind_job(ctx: dict[str, Any]) -> None:
@@ -71,6 +75,19 @@ async def _retention_loop(service: JobService) -> None:
                     log.info("expired jobs removed", count=removed)
         except Exception:  # Redis away: try again next time
             log.warning("retention clean-up failed", exc_info=True)
+
+
+async def _rescue_loop(service: JobService) -> None:
+    """Every heartbeat, one worker (a short Redis lock) re-queues jobs SAQ lost track of (see rescue_orphans)."""
+    settings = service.settings
+    lock = f"docparse:{settings.queue_name}:rescue-lock"
+    while True:
+        await asyncio.sleep(settings.heartbeat)
+        try:
+            if await service.queue.redis.set(lock, "1", nx=True, ex=settings.heartbeat):
+                await service.rescue_orphans()
+        except Exception:  # Redis away: try again next time
+            log.warning("orphan rescue failed", exc_info=True)
 
 
 async def run_worker(settings: Settings) -> None:
