@@ -114,6 +114,14 @@ class RecordStore:
         raw = await self.redis.hgetall(self.key(job_id))
         return record_from_hash(raw) if raw else None
 
+    async def get_with_password(self, job_id: str) -> tuple[JobRecord | None, str | None]:
+        """The record and its password in one read (the worker needs both to start)."""
+        raw = await self.redis.hgetall(self.key(job_id))
+        if not raw:
+            return None, None
+        password = raw.get(b"password")
+        return record_from_hash(raw), password.decode() if password is not None else None
+
     async def password(self, job_id: str) -> str | None:
         value = await self.redis.hget(self.key(job_id), "password")
         return value.decode() if value is not None else None

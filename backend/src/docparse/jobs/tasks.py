@@ -58,6 +58,10 @@ class Progress:
     async def heartbeat(self) -> None:
         await self.job.update()
 
+    def fields(self) -> dict[str, Any]:
+        """The counts, for the record's final write."""
+        return {"pages_done": self.done, "pages_total": self.total, "failed_pages": self.failed}
+
 
 async def parse_document(ctx: dict[str, Any], *, job_id: str) -> dict[str, Any]:
     """Parse the stored upload of `job_id` page by page; pages land in storage as they are done.
@@ -76,10 +80,12 @@ async def parse_document(ctx: dict[str, Any], *, job_id: str) -> dict[str, Any]:
         job.retries = job.attempts  # the same input would fail the same way
         state = "cancelled" if isinstance(exc, JobCancelled) else "failed"
         bound.info("parse ended", status=state, code=exc.code, error=exc.message)
-        await deps.records.finish(job_id, ttl, status=state, error_code=exc.code, error_message=exc.message)
+        await deps.records.finish(
+            job_id, ttl, status=state, error_code=exc.code, error_message=exc.message, **progress.fields()
+        )
         await _count(deps, state, progress, started)
         raise
-    await deps.records.finish(job_id, ttl, status="completed")
+    await deps.records.finish(job_id, ttl, status="completed", **progress.fields())
     seconds = await _count(deps, "completed", progress, started)
     summary = {"pages_done": progress.done, "pages_failed": len(progress.failed), "seconds": round(seconds, 3)}
     bound.info("parse finished", **summary)
@@ -96,7 +102,7 @@ async def _count(deps: WorkerDeps, state: str, progress: Progress, started: floa
 
 
 async def _parse(job: Job, deps: WorkerDeps, job_id: str, progress: Progress, bound: Any) -> None:
-    record = await deps.records.get(job_id)
+    record, password = await deps.records.get_with_password(job_id)
     if record is None:
         raise JobNotFound("The job was deleted before it could run.")
     if record.cancel_requested:  # cancelled between dequeue and start: SAQ's abort cannot see this window
@@ -125,7 +131,7 @@ async def _parse(job: Job, deps: WorkerDeps, job_id: str, progress: Progress, bo
         storage_root=str(deps.storage.root),
         max_pages=deps.settings.max_pages,
         options=record.options,
-        password=await deps.records.password(job_id),
+        password=password,
     )
     bound.info("parse started", file_type=record.file_type, size=record.size)
     parse = asyncio.create_task(_consume(deps, request, progress, bound))
@@ -146,9 +152,8 @@ async def _parse(job: Job, deps: WorkerDeps, job_id: str, progress: Progress, bo
         parse.cancel()  # kills the parse process at once if it is still working
         await asyncio.gather(parse, return_exceptions=True)
         # The real pages_done, whatever ended the parse: a stopped parse process finishes its page after we
-        # stopped listening, and storage is what readers see.
+        # stopped listening, and storage is what readers see. (The caller writes it with the final state.)
         progress.done = len(deps.storage.page_numbers(job_id))
-        await progress.report(force=True)
     if cancelled:
         raise JobCancelled(f"The job was cancelled after {progress.done} of {progress.total or '?'} pages.")
     if (error := parse.exception()) is not None:
