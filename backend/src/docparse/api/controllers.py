@@ -78,7 +78,7 @@ class UploadController(Controller):
             pages = received.fields.get("pages", "").strip() or None
             validate_page_spec(pages)
             options = {**_parse_flags(received.fields.get("options")), "pages": pages}
-            status = await jobs.submit(
+            await jobs.submit(
                 StoredUpload(job_id, received.filename, received.file_type, received.size, received.sha256),
                 password=received.fields.get("password") or None,
                 options=options,
@@ -91,10 +91,10 @@ class UploadController(Controller):
         body = UploadAccepted(
             status="accepted",
             job_id=job_id,
-            filename=status.filename,
-            file_type=status.file_type,
+            filename=received.filename,
+            file_type=received.file_type,
             message=ACCEPTED_MESSAGE,
-            size=status.size,
+            size=received.size,
             status_url=location,
             result_url=f"{location}/result",
             events_url=f"{location}/events",

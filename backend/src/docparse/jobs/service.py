@@ -53,7 +53,9 @@ class JobService:
 
     async def submit(
         self, upload: StoredUpload, *, password: str | None, options: dict[str, Any], owner: str = ""
-    ) -> JobStatus:
+    ) -> None:
+        """Record the job and queue it. (The caller knows what it uploaded; reading the status back would cost a
+        round trip on the hottest path.)"""
         record = JobRecord(
             job_id=upload.job_id,
             filename=upload.filename,
@@ -67,7 +69,6 @@ class JobService:
         await self.records.create(record, password=password)
         await enqueue_parse(self.queue, upload.job_id, self.settings)
         await count_upload(self.queue.redis, self.settings.queue_name, upload.size)
-        return await self.status(upload.job_id)
 
     async def status(self, job_id: str, owner: str | None = None) -> JobStatus:
         """The job's status; with `owner`, a job of another owner is as unknown as a missing one."""
