@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import structlog
@@ -34,8 +34,13 @@ def build_worker(settings: Settings, *, child_command: Sequence[str] = CHILD_COM
         await pool.start()  # warm before the first job: PyMuPDF's import costs ~1 s
         ctx["docparse"] = WorkerDeps(settings, RecordStore(queue.redis, settings.queue_name), storage, pool)
         service = JobService(queue, settings, storage)
-        ctx["retention"] = asyncio.create_task(_retention_loop(service))
-        ctx["rescue"] = asyncio.create_task(_rescue_loop(service))
+        # Retention: remove what expired jobs leave behind. Rescue: re-queue jobs SAQ lost track of.
+        ctx["retention"] = asyncio.create_task(
+            _now_and_then(service, "retention", settings.cleanup_interval, service.purge_expired)
+        )
+        ctx["rescue"] = asyncio.create_task(
+            _now_and_then(service, "rescue", settings.heartbeat, service.rescue_orphans)
+        )
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         loops = [task for name in ("retention", "rescue") if (task := ctx.get(name))]
@@ -62,32 +67,19 @@ def build_worker(settings: Settings, *, child_command: Sequence[str] = CHILD_COM
     )
 
 
-async def _retention_loop(service: JobService) -> None:
-    """Every worker runs this; a short Redis lock lets one of them do the clean-up per interval."""
-    settings = service.settings
-    lock = f"docparse:{settings.queue_name}:cleanup-lock"
+async def _now_and_then(service: JobService, name: str, interval: float, chore: Callable[[], Awaitable[Any]]) -> None:
+    """Run `chore` every `interval` seconds. Every worker runs the loop; a short Redis lock lets one of them do
+    the chore each time. Failures (Redis away) are logged and tried again next time."""
+    lock = f"docparse:{service.settings.queue_name}:{name}-lock"
     while True:
-        await asyncio.sleep(settings.cleanup_interval)
+        await asyncio.sleep(interval)
         try:
-            if await service.queue.redis.set(lock, "1", nx=True, ex=max(1, int(settings.cleanup_interval))):
-                removed = await service.purge_expired()
-                if removed:
-                    log.info("expired jobs removed", count=removed)
-        except Exception:  # Redis away: try again next time
-            log.warning("retention clean-up failed", exc_info=True)
-
-
-async def _rescue_loop(service: JobService) -> None:
-    """Every heartbeat, one worker (a short Redis lock) re-queues jobs SAQ lost track of (see rescue_orphans)."""
-    settings = service.settings
-    lock = f"docparse:{settings.queue_name}:rescue-lock"
-    while True:
-        await asyncio.sleep(settings.heartbeat)
-        try:
-            if await service.queue.redis.set(lock, "1", nx=True, ex=settings.heartbeat):
-                await service.rescue_orphans()
-        except Exception:  # Redis away: try again next time
-            log.warning("orphan rescue failed", exc_info=True)
+            if await service.queue.redis.set(lock, "1", nx=True, ex=max(1, int(interval))):
+                done = await chore()
+                if done:
+                    log.info(f"{name}: {done} job(s)")
+        except Exception:
+            log.warning(f"{name} failed", exc_info=True)
 
 
 async def run_worker(settings: Settings) -> None:
