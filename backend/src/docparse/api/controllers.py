@@ -61,6 +61,7 @@ class UploadController(Controller):
 
     @post(
         status_code=202,
+        operation_id="uploadDocument",
         request_max_body_size=None,
         summary="Upload a document and queue it for parsing",
         operation_class=UploadOperation,
@@ -107,12 +108,13 @@ class JobController(Controller):
     tags = ["jobs"]
     guards = [require_key]
 
-    @get(summary="Status and progress of a job", responses=problem_responses(404))
+    @get(operation_id="getJob", summary="Status and progress of a job", responses=problem_responses(404))
     async def status(self, job_id: FromPath[uuid.UUID], jobs: JobService, owner: str) -> JobStatus:
         return await jobs.status(str(job_id), owner)
 
     @get(
         "/result",
+        operation_id="getJobResult",
         summary="The parse result of a completed job",
         responses={
             200: ResponseSpec(ResultEnvelope, description="The result", generate_examples=False),
@@ -148,7 +150,11 @@ class JobController(Controller):
         return Stream(_text_result(jobs, key, pages, field), media_type=media)
 
     @post(
-        "/cancel", status_code=202, summary="Cancel a queued or processing job", responses=problem_responses(404, 409)
+        "/cancel",
+        status_code=202,
+        operation_id="cancelJob",
+        summary="Cancel a queued or processing job",
+        responses=problem_responses(404, 409),
     )
     async def cancel(self, job_id: FromPath[uuid.UUID], jobs: JobService, owner: str) -> JobStatus:
         """A queued job is cancelled at once; a processing one stops within a page (its parse process is
@@ -158,6 +164,7 @@ class JobController(Controller):
     @post(
         "/retry",
         status_code=202,
+        operation_id="retryJob",
         summary="Run a failed or cancelled job again",
         responses=problem_responses(400, 404, 409),
     )
@@ -168,13 +175,19 @@ class JobController(Controller):
         Send `{"password": "..."}` to retry an encrypted document with its password."""
         return await jobs.retry(str(job_id), password=data.password if data else None, owner=owner)
 
-    @delete(status_code=204, summary="Delete a job, its file and its results", responses=problem_responses(404))
+    @delete(
+        status_code=204,
+        operation_id="deleteJob",
+        summary="Delete a job, its file and its results",
+        responses=problem_responses(404),
+    )
     async def remove(self, job_id: FromPath[uuid.UUID], jobs: JobService, owner: str) -> None:
         """A running job is cancelled first. Nothing of the job is left in Redis or in storage."""
         await jobs.delete(str(job_id), owner=owner)
 
     @get(
         "/events",
+        operation_id="getJobEvents",
         summary="Server-Sent Events: the job's status on every change",
         media_type="text/event-stream",
         responses=problem_responses(404),
@@ -202,6 +215,7 @@ class JobController(Controller):
 
     @get(
         "/document",
+        operation_id="getJobDocument",
         summary="Document information (available once the document is opened)",
         media_type="application/json",
         responses={
@@ -215,6 +229,7 @@ class JobController(Controller):
 
     @get(
         "/pages/{number:int}",
+        operation_id="getJobPage",
         summary="One parsed page, readable as soon as it is parsed",
         media_type="application/json",
         responses={200: ResponseSpec(Page, description="The page", generate_examples=False), **problem_responses(404)},
@@ -232,6 +247,7 @@ class JobController(Controller):
 
     @get(
         "/pages/{number:int}/image",
+        operation_id="getJobPageImage",
         summary="A picture of one page (PNG), for drawing the parsed boxes over",
         media_type="image/png",
         responses=problem_responses(404, 409, 422),
@@ -278,7 +294,7 @@ class JobListController(Controller):
     tags = ["jobs"]
     guards = [require_key]
 
-    @get(summary="History of jobs, newest first", responses=problem_responses(400))
+    @get(operation_id="listJobs", summary="History of jobs, newest first", responses=problem_responses(400))
     async def list_jobs(
         self,
         jobs: JobService,
@@ -296,7 +312,11 @@ class JobListController(Controller):
 class HealthController(Controller):
     tags = ["health"]
 
-    @get("/config", summary="Limits and options the server applies, for clients to check before uploading")
+    @get(
+        "/config",
+        operation_id="getConfig",
+        summary="Limits and options the server applies, for clients to check before uploading",
+    )
     async def config(self, jobs: JobService) -> ServerConfig:
         s = jobs.settings
         return ServerConfig(
@@ -308,12 +328,13 @@ class HealthController(Controller):
             api_key_required=bool(s.api_key_list),
         )
 
-    @get("/health", summary="Liveness: the API process answers")
+    @get("/health", operation_id="health", summary="Liveness: the API process answers")
     async def health(self) -> Health:
         return Health(status="ok")
 
     @get(
         "/ready",
+        operation_id="ready",
         summary="Readiness: Redis reachable and at least one worker alive",
         responses={503: ResponseSpec(Readiness, description="Not ready, with the reason", generate_examples=False)},
     )

@@ -46,7 +46,7 @@ class MetricsController(Controller):
     path = "/metrics"
     include_in_schema = False
 
-    @get()
+    @get(operation_id="metrics")
     async def metrics(self, jobs: JobService) -> Response[bytes]:
         snap = await read_snapshot(jobs.queue.redis, jobs.settings.queue_name)
         info = await jobs.queue.info()
