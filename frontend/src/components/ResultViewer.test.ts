@@ -4,15 +4,15 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../lib/api/client';
 import type { DocumentInfo, Page } from '../lib/api/types';
 import { i18n } from '../lib/i18n.svelte';
-import { jsonResponse, makeDocument, makeJob, makePage } from '../test/fixtures';
+import { jsonResponse, makeDocument, makeJob, makePage, readRequest } from '../test/fixtures';
 import ResultViewer from './ResultViewer.svelte';
 
 const JOB_ID = makeJob().job_id;
 
 /** A fake server for one job: GET /jobs/{id}/document and /jobs/{id}/pages/{n}. */
 function serve(doc: DocumentInfo, pages: Record<number, Page>) {
-  const fetch = vi.fn(async (input: RequestInfo | URL) => {
-    const url = new URL(String(input), 'http://localhost');
+  const fetch = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+    const { url } = await readRequest(input, init);
     if (url.pathname === `/jobs/${JOB_ID}/document`) return jsonResponse(doc);
     const match = /^\/jobs\/[^/]+\/pages\/(\d+)$/.exec(url.pathname);
     if (match && pages[Number(match[1])]) return jsonResponse(pages[Number(match[1])]);
@@ -24,7 +24,7 @@ function serve(doc: DocumentInfo, pages: Record<number, Page>) {
 
 function renderViewer(status: 'completed' | 'processing' = 'completed') {
   const job = makeJob({ status, pages_done: 3, pages_total: 3, progress: 100 });
-  return render(ResultViewer, { job, client: new ApiClient('', null) });
+  return render(ResultViewer, { job, client: new ApiClient('http://api.test', null) });
 }
 
 describe('ResultViewer', () => {
@@ -57,7 +57,7 @@ describe('ResultViewer', () => {
     const downloads = screen.getByRole('navigation', { name: 'Download' });
     expect(within(downloads).getByRole('link', { name: 'Download the result as Markdown' })).toHaveAttribute(
       'href',
-      `/jobs/${JOB_ID}/result?format=markdown`,
+      `http://api.test/jobs/${JOB_ID}/result?format=markdown`,
     );
   });
 
@@ -97,7 +97,7 @@ describe('ResultViewer', () => {
           { type: 'text', bbox: [72, 72, 540, 120], text: 'Text of page 1' },
           { type: 'image', bbox: [72, 200, 252, 320], text: null },
         ],
-        images: [{ bbox: [72, 200, 252, 320], width: 120, height: 80, xref: 7 }],
+        images: [{ bbox: [72, 200, 252, 320], width: 120, height: 80, colorspace: 'DeviceRGB', xref: 7 }],
       }),
     });
     renderViewer();

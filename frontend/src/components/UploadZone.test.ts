@@ -2,28 +2,16 @@ import { render, screen, waitFor, fireEvent } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../lib/api/problem';
-import type { UploadAccepted } from '../lib/api/types';
 import { ConfigStore } from '../lib/config.svelte';
 import { i18n } from '../lib/i18n.svelte';
 import { UploadsStore, type UploadsDeps } from '../lib/uploads.svelte';
 import UploadZone from './UploadZone.svelte';
-
-function accepted(name: string): UploadAccepted {
-  return {
-    status: 'accepted',
-    job_id: `job-${name}`,
-    filename: name,
-    file_type: 'pdf',
-    message: 'Job accepted',
-    status_url: `/jobs/job-${name}`,
-    result_url: `/jobs/job-${name}/result`,
-  };
-}
+import { makeAccepted, makeConfig } from '../test/fixtures';
 
 function setup(maxBytes = 1_000_000) {
   const config = new ConfigStore();
-  config.value = { max_upload_bytes: maxBytes, max_pages: 500, api_key_required: false };
-  const upload = vi.fn<UploadsDeps['upload']>(async (request) => accepted(request.file.name));
+  config.value = makeConfig({ max_upload_bytes: maxBytes, max_pages: 500 });
+  const upload = vi.fn<UploadsDeps['upload']>(async (request) => makeAccepted(`job-${request.file.name}`, request.file.name));
   const onAccepted = vi.fn<UploadsDeps['onAccepted']>();
   const store = new UploadsStore({
     upload,
@@ -80,6 +68,15 @@ describe('UploadZone', () => {
 
     await user.click(screen.getByRole('button', { name: 'Upload' }));
     expect(upload).not.toHaveBeenCalled();
+  });
+
+  it('leaves the type to the server when neither the name nor the browser says one', async () => {
+    const { upload, user } = setup();
+    const renamed = new File(['%PDF-1.7'], 'report.bin', { type: 'application/octet-stream' });
+    await user.upload(screen.getByLabelText('Choose files'), renamed);
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument();
+    await user.click(screen.getByRole('button', { name: 'Upload' }));
+    await waitFor(() => expect(upload).toHaveBeenCalledOnce());
   });
 
   it('accepts dropped files and rejects an empty one', async () => {

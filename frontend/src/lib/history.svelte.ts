@@ -1,6 +1,6 @@
 /** HistoryStore: the server's job list (newest first), filtered by status, paged by cursor. */
 import type { ApiClient } from './api/client';
-import type { Job, JobStatus } from './api/types';
+import type { Job, JobState } from './api/types';
 import type { JobsStore } from './jobs.svelte';
 
 export class HistoryStore {
@@ -9,7 +9,7 @@ export class HistoryStore {
   readonly #pageSize: number;
   #request = 0;
 
-  status = $state<JobStatus | ''>('');
+  status = $state<JobState | ''>('');
   ids = $state<string[]>([]);
   nextCursor = $state<string | null>(null);
   loading = $state(false);

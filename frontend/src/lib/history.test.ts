@@ -12,8 +12,8 @@ describe('HistoryStore', () => {
         : { jobs: [makeJob({ job_id: 'a' }), makeJob({ job_id: 'b' })], next_cursor: 'page-2' },
     );
     const jobs = new JobsStore(
-      { getJob: vi.fn(), cancelJob: vi.fn(), retryJob: vi.fn(), deleteJob: vi.fn(async () => undefined), eventsUrl: vi.fn() },
-      { eventSource: null },
+      { getJob: vi.fn(), cancelJob: vi.fn(), retryJob: vi.fn(), deleteJob: vi.fn(async () => undefined), jobEvents: vi.fn() },
+      { maxStreams: 0 },
     );
     const history = new HistoryStore({ listJobs }, jobs, 2);
 

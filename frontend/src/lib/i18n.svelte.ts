@@ -463,9 +463,9 @@ export class I18n {
   /** An ISO 8601 timestamp in the reader's time zone. */
   date(iso: string | null | undefined): string {
     if (!iso) return '';
-    const date = new Date(iso);
-    if (Number.isNaN(date.getTime())) return iso;
-    return new Intl.DateTimeFormat(this.locale, { dateStyle: 'medium', timeStyle: 'short' }).format(date);
+    const time = Date.parse(iso);
+    if (Number.isNaN(time)) return iso;
+    return new Intl.DateTimeFormat(this.locale, { dateStyle: 'medium', timeStyle: 'short' }).format(time);
   }
 
   #formatParam(value: string | number): string {

@@ -1,8 +1,8 @@
 /**
  * JobsStore: the one cache of job status objects, kept live while something watches a job.
  * A watch streams `GET /jobs/{id}/events` (Server-Sent Events) and falls back to polling `GET /jobs/{id}` every
- * second when the stream fails, is unavailable, or when enough streams are already open (a browser allows only ~6
- * HTTP/1.1 connections per server, and each EventSource holds one).
+ * second when the stream gives up (after its own reconnects), or when enough streams are already open (a browser
+ * allows only ~6 HTTP/1.1 connections per server, and each stream holds one).
  */
 import { untrack } from 'svelte';
 import { SvelteMap, SvelteSet } from 'svelte/reactivity';
@@ -10,7 +10,7 @@ import type { ApiClient } from './api/client';
 import { ApiError } from './api/problem';
 import { isTerminal, type Job, type UploadAccepted } from './api/types';
 
-export type JobsApi = Pick<ApiClient, 'getJob' | 'cancelJob' | 'retryJob' | 'deleteJob' | 'eventsUrl'>;
+export type JobsApi = Pick<ApiClient, 'getJob' | 'cancelJob' | 'retryJob' | 'deleteJob' | 'jobEvents'>;
 
 /** What a JobCard needs from the store; tests pass a stub. */
 export interface JobActions {
@@ -20,11 +20,9 @@ export interface JobActions {
 }
 
 export interface JobsStoreOptions {
-  /** At most this many EventSource streams at once; further watches poll. */
+  /** At most this many event streams at once; further watches poll (0: always poll). */
   maxStreams?: number;
   pollInterval?: number;
-  /** The EventSource constructor; null to always poll. Defaults to the browser's. */
-  eventSource?: typeof EventSource | null;
 }
 
 interface Watch {
@@ -41,18 +39,16 @@ export class JobsStore implements JobActions {
 
   readonly #api: JobsApi;
   readonly #jobs = new SvelteMap<string, Job>();
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping of connections, never rendered
   readonly #watches = new Map<string, Watch>();
   readonly #maxStreams: number;
   readonly #pollInterval: number;
-  readonly #eventSource: typeof EventSource | null;
   #openStreams = 0;
 
   constructor(api: JobsApi, options: JobsStoreOptions = {}) {
     this.#api = api;
     this.#maxStreams = options.maxStreams ?? 3;
     this.#pollInterval = options.pollInterval ?? 1000;
-    this.#eventSource =
-      options.eventSource !== undefined ? options.eventSource : (globalThis.EventSource ?? null);
   }
 
   get(id: string): Job | undefined {
@@ -68,6 +64,7 @@ export class JobsStore implements JobActions {
 
   /** Records a job just accepted by `POST /upload` and puts it first in this session's list. */
   addUploaded(accepted: UploadAccepted, size: number): void {
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a timestamp, not state
     const now = new Date().toISOString();
     if (!this.#jobs.has(accepted.job_id)) {
       this.#jobs.set(accepted.job_id, {
@@ -84,7 +81,7 @@ export class JobsStore implements JobActions {
         created_at: now,
         started_at: null,
         finished_at: null,
-        expires_at: now,
+        expires_at: null,
         attempts: 0,
         queue_position: null,
         error: null,
@@ -95,6 +92,7 @@ export class JobsStore implements JobActions {
 
   /** Brings back this session's list after a reload: each job is fetched again; jobs gone meanwhile are dropped. */
   restore(ids: readonly string[]): void {
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity -- only removes duplicates
     this.session = [...new Set(ids)];
     for (const id of this.session) {
       if (this.#jobs.has(id)) continue;
@@ -201,7 +199,7 @@ export class JobsStore implements JobActions {
     if (!watch || watch.stop) return;
     const known = this.#jobs.get(id);
     if (known && isTerminal(known.status)) return;
-    if (this.#eventSource && this.#openStreams < this.#maxStreams) this.#stream(id, watch, this.#eventSource);
+    if (this.#openStreams < this.#maxStreams) this.#stream(id, watch);
     else this.#poll(id, watch);
   }
 
@@ -212,43 +210,34 @@ export class JobsStore implements JobActions {
     return isTerminal(job.status);
   }
 
-  #stream(id: string, watch: Watch, Source: typeof EventSource): void {
-    const source = new Source(this.#api.eventsUrl(id));
+  #stream(id: string, watch: Watch): void {
     // show something at once even if the stream only speaks on the next change
     if (!this.#jobs.has(id)) void this.refresh(id).catch(() => undefined);
     this.#openStreams += 1;
     let open = true;
+    let close = () => {};
     const stop = () => {
       if (!open) return;
       open = false;
-      source.close();
+      close();
       this.#openStreams -= 1;
     };
     watch.stop = stop;
-
-    const onStatus = (event: MessageEvent<string>) => {
-      let job: Job;
-      try {
-        job = JSON.parse(event.data) as Job;
-      } catch {
-        return;
-      }
-      if (!job || typeof job !== 'object' || !job.status) return;
-      if (this.#receive({ ...job, job_id: job.job_id ?? id })) {
+    close = this.#api.jobEvents(id, {
+      onStatus: (job) => {
+        if (!open || !this.#receive(job)) return;
         stop();
         if (watch.stop === stop) watch.stop = null;
-      }
-    };
-    source.addEventListener('status', onStatus as EventListener);
-    source.addEventListener('message', onStatus as EventListener);
-    // The stream broke (or the server ended it before a final status): poll instead.
-    source.addEventListener('error', () => {
-      if (!open) return;
-      stop();
-      if (watch.stop === stop) {
+      },
+      // The stream gave up (its reconnects failed, or the server refused it): poll instead.
+      onError: (error) => {
+        if (!open) return;
+        stop();
+        if (watch.stop !== stop) return;
         watch.stop = null;
-        if (this.#watches.get(id) === watch) this.#poll(id, watch);
-      }
+        if (error instanceof ApiError && error.status === 404) this.#markGone(id);
+        else if (this.#watches.get(id) === watch) this.#poll(id, watch);
+      },
     });
   }
 

@@ -1,12 +1,24 @@
 import { afterEach, beforeEach, describe, expect, it, vi, type Mock } from 'vitest';
 import { ApiError } from './api/problem';
+import type { JobEventHandlers } from './api/client';
 import type { Job } from './api/types';
 import { JobsStore, type JobsApi } from './jobs.svelte';
-import { makeJob } from '../test/fixtures';
+import { makeAccepted, makeJob } from '../test/fixtures';
 
 const ID = makeJob().job_id;
 
 type FakeApi = { [K in keyof JobsApi]: Mock<JobsApi[K]> };
+
+/** One job event stream the test drives by hand. */
+interface FakeStream {
+  id: string;
+  handlers: JobEventHandlers;
+  closed: boolean;
+  emit(job: Job): void;
+  fail(error?: unknown): void;
+}
+
+let streams: FakeStream[] = [];
 
 function fakeApi(impl: Partial<JobsApi> = {}): FakeApi {
   return {
@@ -14,43 +26,34 @@ function fakeApi(impl: Partial<JobsApi> = {}): FakeApi {
     cancelJob: vi.fn<JobsApi['cancelJob']>(impl.cancelJob),
     retryJob: vi.fn<JobsApi['retryJob']>(impl.retryJob),
     deleteJob: vi.fn<JobsApi['deleteJob']>(impl.deleteJob ?? (async () => undefined)),
-    eventsUrl: vi.fn<JobsApi['eventsUrl']>(impl.eventsUrl ?? ((id) => `/jobs/${id}/events`)),
+    jobEvents: vi.fn<JobsApi['jobEvents']>((id, handlers) => {
+      const stream: FakeStream = {
+        id,
+        handlers,
+        closed: false,
+        emit: (job) => handlers.onStatus(job),
+        fail: (error = new TypeError('stream lost')) => handlers.onError(error),
+      };
+      streams.push(stream);
+      return () => void (stream.closed = true);
+    }),
   };
-}
-
-/** A minimal EventSource the test drives by hand. */
-class FakeEventSource extends EventTarget {
-  static instances: FakeEventSource[] = [];
-  closed = false;
-  constructor(readonly url: string) {
-    super();
-    FakeEventSource.instances.push(this);
-  }
-  close() {
-    this.closed = true;
-  }
-  emit(job: Job) {
-    this.dispatchEvent(new MessageEvent('status', { data: JSON.stringify(job) }));
-  }
-  fail() {
-    this.dispatchEvent(new Event('error'));
-  }
 }
 
 describe('JobsStore', () => {
   beforeEach(() => {
     vi.useFakeTimers();
-    FakeEventSource.instances = [];
+    streams = [];
   });
   afterEach(() => vi.useRealTimers());
 
-  it('polls every second without EventSource and stops at a final status', async () => {
+  it('polls every second without streams and stops at a final status', async () => {
     const api = fakeApi();
     api.getJob
       .mockResolvedValueOnce(makeJob({ status: 'processing', pages_done: 1, pages_total: 3 }))
       .mockResolvedValueOnce(makeJob({ status: 'processing', pages_done: 2, pages_total: 3 }))
       .mockResolvedValueOnce(makeJob({ status: 'completed', pages_done: 3, pages_total: 3 }));
-    const store = new JobsStore(api, { eventSource: null });
+    const store = new JobsStore(api, { maxStreams: 0 });
 
     store.watch(ID);
     await vi.advanceTimersByTimeAsync(0);
@@ -65,13 +68,13 @@ describe('JobsStore', () => {
 
   it('streams Server-Sent Events, closes on a final status, and shares one stream between watchers', async () => {
     const api = fakeApi({ getJob: vi.fn(async () => makeJob({ status: 'queued' })) });
-    const store = new JobsStore(api, { eventSource: FakeEventSource as unknown as typeof EventSource });
+    const store = new JobsStore(api);
 
     const stopA = store.watch(ID);
     const stopB = store.watch(ID);
-    expect(FakeEventSource.instances).toHaveLength(1);
-    const source = FakeEventSource.instances[0];
-    expect(source.url).toBe(`/jobs/${ID}/events`);
+    expect(streams).toHaveLength(1);
+    const source = streams[0];
+    expect(source.id).toBe(ID);
 
     source.emit(makeJob({ status: 'processing', pages_done: 4, pages_total: 10 }));
     expect(store.get(ID)?.pages_done).toBe(4);
@@ -83,15 +86,15 @@ describe('JobsStore', () => {
     stopB();
   });
 
-  it('falls back to polling when the stream fails', async () => {
+  it('falls back to polling when the stream gives up', async () => {
     const api = fakeApi({ getJob: vi.fn(async () => makeJob({ status: 'processing', pages_done: 5 })) });
-    const store = new JobsStore(api, { eventSource: FakeEventSource as unknown as typeof EventSource });
+    const store = new JobsStore(api);
     const stop = store.watch(ID);
     await vi.advanceTimersByTimeAsync(0);
     const calls = api.getJob.mock.calls.length;
 
-    FakeEventSource.instances[0].fail();
-    expect(FakeEventSource.instances[0].closed).toBe(true);
+    streams[0].fail();
+    expect(streams[0].closed).toBe(true);
     await vi.advanceTimersByTimeAsync(2000);
     expect(api.getJob.mock.calls.length).toBeGreaterThanOrEqual(calls + 2);
     expect(store.get(ID)?.pages_done).toBe(5);
@@ -104,17 +107,29 @@ describe('JobsStore', () => {
 
   it('opens at most maxStreams streams; further jobs poll', () => {
     const api = fakeApi({ getJob: vi.fn(async () => makeJob({ status: 'queued' })) });
-    const store = new JobsStore(api, { maxStreams: 2, eventSource: FakeEventSource as unknown as typeof EventSource });
+    const store = new JobsStore(api, { maxStreams: 2 });
     store.watch('a');
     store.watch('b');
     store.watch('c');
-    expect(FakeEventSource.instances).toHaveLength(2);
+    expect(streams).toHaveLength(2);
     expect(api.getJob).toHaveBeenCalledWith('c');
+  });
+
+  it('marks a job gone when its stream is refused with 404, without polling it', async () => {
+    const api = fakeApi({ getJob: vi.fn(async () => makeJob({ status: 'processing' })) });
+    const store = new JobsStore(api);
+    store.watch(ID);
+    await vi.advanceTimersByTimeAsync(0);
+    const calls = api.getJob.mock.calls.length;
+    streams[0].fail(new ApiError(404, { code: 'not_found' }));
+    expect(store.gone.has(ID)).toBe(true);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(api.getJob).toHaveBeenCalledTimes(calls);
   });
 
   it('marks a job the server no longer knows as gone', async () => {
     const api = fakeApi({ getJob: vi.fn(async () => Promise.reject(new ApiError(404, { code: 'not_found' }))) });
-    const store = new JobsStore(api, { eventSource: null });
+    const store = new JobsStore(api, { maxStreams: 0 });
     store.watch(ID);
     await vi.advanceTimersByTimeAsync(0);
     expect(store.gone.has(ID)).toBe(true);
@@ -127,7 +142,7 @@ describe('JobsStore', () => {
       retryJob: vi.fn(async () => makeJob({ status: 'queued', attempts: 2 })),
       getJob: vi.fn(async () => makeJob({ status: 'processing', attempts: 2 })),
     });
-    const store = new JobsStore(api, { eventSource: null });
+    const store = new JobsStore(api, { maxStreams: 0 });
     store.upsert(makeJob({ status: 'failed', error: { code: 'encrypted', message: 'x' } }));
     store.watch(ID);
     await vi.advanceTimersByTimeAsync(0);
@@ -141,18 +156,9 @@ describe('JobsStore', () => {
 
   it('adds uploaded jobs first in the session and forgets deleted ones', async () => {
     const api = fakeApi();
-    const store = new JobsStore(api, { eventSource: null });
-    const accepted = (id: string) => ({
-      status: 'accepted' as const,
-      job_id: id,
-      filename: `${id}.pdf`,
-      file_type: 'pdf',
-      message: '',
-      status_url: '',
-      result_url: '',
-    });
-    store.addUploaded(accepted('one'), 10);
-    store.addUploaded(accepted('two'), 20);
+    const store = new JobsStore(api, { maxStreams: 0 });
+    store.addUploaded(makeAccepted('one'), 10);
+    store.addUploaded(makeAccepted('two'), 20);
     expect(store.session).toEqual(['two', 'one']);
     expect(store.get('one')?.status).toBe('queued');
 

@@ -19,7 +19,8 @@ export interface UploadItem {
 
 export interface UploadsDeps {
   upload: (request: UploadRequest) => Promise<UploadAccepted>;
-  config: () => ServerConfig;
+  /** The server's limits, null while unknown. */
+  config: () => ServerConfig | null;
   formatBytes: (bytes: number) => string;
   /** Called for each accepted upload; the file leaves the list and its job takes over. */
   onAccepted: (accepted: UploadAccepted, file: File) => void;
@@ -41,6 +42,7 @@ export class UploadsStore {
 
   readonly #deps: UploadsDeps;
   #nextId = 1;
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping of requests, never rendered
   #controllers = new Map<number, AbortController>();
 
   constructor(deps: UploadsDeps) {
@@ -49,9 +51,9 @@ export class UploadsStore {
 
   /** Adds chosen or dropped files; files the server would refuse are marked at once with the reason. */
   add(files: Iterable<File>): void {
-    const { max_upload_bytes } = this.#deps.config();
+    const limits = this.#deps.config();
     const added = [...files].map((file): UploadItem => {
-      const rejection = checkFile(file, max_upload_bytes, this.#deps.formatBytes);
+      const rejection = checkFile(file, limits, this.#deps.formatBytes);
       return {
         id: this.#nextId++,
         file,

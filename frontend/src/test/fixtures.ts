@@ -1,5 +1,5 @@
 /** Builders for API objects used across tests. */
-import type { DocumentInfo, Job, Page } from '../lib/api/types';
+import type { DocumentInfo, Job, Page, ServerConfig, UploadAccepted } from '../lib/api/types';
 
 export function makeJob(overrides: Partial<Job> = {}): Job {
   return {
@@ -16,7 +16,7 @@ export function makeJob(overrides: Partial<Job> = {}): Job {
     created_at: '2025-01-02T03:04:05Z',
     started_at: null,
     finished_at: null,
-    expires_at: '2025-01-09T03:04:05Z',
+    expires_at: null,
     attempts: 1,
     queue_position: null,
     error: null,
@@ -37,10 +37,13 @@ export function makeDocument(overrides: Partial<DocumentInfo> = {}): DocumentInf
       keywords: null,
       creator: 'Writer',
       producer: 'LibreOffice',
-      creation_date: "D:20240131120000+09'00'",
+      creation_date: '2024-01-31T12:00:00+09:00',
       modification_date: null,
     },
     encrypted: false,
+    encryption: null,
+    is_reflowable: false,
+    warnings: [],
     outline: [
       { level: 1, title: 'Introduction', page: 1 },
       { level: 2, title: 'Results', page: 3 },
@@ -63,8 +66,44 @@ export function makePage(number: number, overrides: Partial<Page> = {}): Page {
     images: [],
     tables: [],
     markdown: null,
+    warnings: [],
     ...overrides,
   };
+}
+
+/** What the server's `/config` answers (its supported types as of writing). */
+export function makeConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
+  return {
+    max_upload_bytes: 1024 * 1024 * 1024,
+    max_pages: 10_000,
+    page_timeout: 30,
+    result_ttl: 604_800,
+    supported_types: ['pdf', 'xps', 'epub', 'mobi', 'fb2', 'cbz', 'svg', 'txt', 'png', 'jpeg', 'gif', 'tiff', 'bmp', 'jpx', 'pnm', 'psd', 'jbig2'],
+    api_key_required: false,
+    ...overrides,
+  };
+}
+
+export function makeAccepted(jobId: string, filename = `${jobId}.pdf`): UploadAccepted {
+  const location = `/jobs/${jobId}`;
+  return {
+    status: 'accepted',
+    job_id: jobId,
+    filename,
+    file_type: 'pdf',
+    message: 'The file was uploaded and queued for processing.',
+    size: 10,
+    status_url: location,
+    result_url: `${location}/result`,
+    events_url: `${location}/events`,
+  };
+}
+
+/** What a stubbed fetch was asked for, whether it got a Request (the generated client) or a URL and options. */
+export async function readRequest(input: RequestInfo | URL, init?: RequestInit) {
+  const request = new Request(input instanceof Request ? input : new URL(String(input), 'http://localhost'), init);
+  const body = request.body ? await request.text() : '';
+  return { url: new URL(request.url), method: request.method, headers: request.headers, body };
 }
 
 export function jsonResponse(body: unknown, status = 200, headers: Record<string, string> = {}): Response {

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ApiClient, DEFAULT_CONFIG, type KeySource } from './client';
+import { ApiClient, type KeySource } from './client';
 import { ApiError, errorMessage, parseRetryAfter } from './problem';
 import { i18n } from '../i18n.svelte';
-import { jsonResponse, makeJob } from '../../test/fixtures';
+import { jsonResponse, makeConfig, makeJob, readRequest } from '../../test/fixtures';
 
 function keys(initial: string | null, next: string | null = null): KeySource & { requestKey: ReturnType<typeof vi.fn> } {
   const source = {
@@ -16,18 +16,26 @@ function keys(initial: string | null, next: string | null = null): KeySource & {
   return source;
 }
 
+/** A stubbed fetch that records every request it was sent. */
+function serve(...responses: Response[]) {
+  const seen: Awaited<ReturnType<typeof readRequest>>[] = [];
+  const fetch = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+    seen.push(await readRequest(input, init));
+    return responses.length > 1 ? responses.shift()! : responses[0].clone();
+  });
+  vi.stubGlobal('fetch', fetch);
+  return seen;
+}
+
 describe('ApiClient', () => {
   afterEach(() => vi.unstubAllGlobals());
 
   it('turns a problem-details answer into an ApiError whose message is the detail', async () => {
-    vi.stubGlobal(
-      'fetch',
-      vi.fn(async () =>
-        jsonResponse(
-          { type: 'about:blank', title: 'Too Many Requests', status: 429, detail: 'Slow down.', code: 'too_many_requests' },
-          429,
-          { 'Retry-After': '7' },
-        ),
+    serve(
+      jsonResponse(
+        { type: 'about:blank', title: 'Too Many Requests', status: 429, detail: 'Slow down.', code: 'too_many_requests' },
+        429,
+        { 'Retry-After': '7' },
       ),
     );
     const error = await new ApiClient().getJob('x').catch((e: unknown) => e);
@@ -38,60 +46,80 @@ describe('ApiClient', () => {
     expect(errorMessage(error)).toBe('Slow down. Try again in 7 s.');
   });
 
+  it('keeps a plain-text error body as the detail, and passes network failures through', async () => {
+    serve(new Response('Bad gateway, try later', { status: 502, headers: { 'Content-Type': 'text/plain' } }));
+    const error = (await new ApiClient().getJob('x').catch((e: unknown) => e)) as ApiError;
+    expect([error.status, error.message]).toEqual([502, 'Bad gateway, try later']);
+
+    vi.stubGlobal('fetch', vi.fn(async () => Promise.reject(new TypeError('Failed to fetch'))));
+    const offline = await new ApiClient().listJobs().catch((e: unknown) => e);
+    expect(offline).toBeInstanceOf(TypeError);
+  });
+
   it('asks for a key on 401 and repeats the request with it as a Bearer token', async () => {
-    const fetch = vi
-      .fn()
-      .mockResolvedValueOnce(jsonResponse({ status: 401, code: 'unauthorized', detail: 'API key required.' }, 401))
-      .mockResolvedValueOnce(jsonResponse(makeJob()));
-    vi.stubGlobal('fetch', fetch);
+    const seen = serve(
+      jsonResponse({ status: 401, code: 'unauthorized', detail: 'API key required.' }, 401),
+      jsonResponse(makeJob()),
+    );
     const source = keys(null, 'k-123');
     const job = await new ApiClient('', source).getJob('abc');
     expect(job.job_id).toBe(makeJob().job_id);
     expect(source.requestKey).toHaveBeenCalledOnce();
-    expect(fetch.mock.calls[1][1].headers.Authorization).toBe('Bearer k-123');
+    expect(seen[0].headers.get('Authorization')).toBeNull();
+    expect(seen[1].headers.get('Authorization')).toBe('Bearer k-123');
   });
 
   it('gives up with the 401 when no key is entered', async () => {
-    vi.stubGlobal('fetch', vi.fn(async () => jsonResponse({ status: 401, code: 'unauthorized' }, 401)));
+    serve(jsonResponse({ status: 401, code: 'unauthorized' }, 401));
     const error = await new ApiClient('', keys(null)).listJobs().catch((e: unknown) => e);
     expect((error as ApiError).status).toBe(401);
   });
 
-  it('builds the URLs of the contract', () => {
-    const client = new ApiClient('', keys('s e/cret'));
-    expect(client.eventsUrl('j1')).toBe('/jobs/j1/events?api_key=s+e%2Fcret');
-    expect(client.pageImageUrl('j1', 3, 800)).toBe('/jobs/j1/pages/3/image?width=800');
-    expect(client.resultUrl('j1', 'text')).toBe('/jobs/j1/result?format=text');
-    expect(new ApiClient().eventsUrl('j1')).toBe('/jobs/j1/events');
+  it('builds the URLs of the contract, never with the key in them', () => {
+    const client = new ApiClient('http://api.test/', keys('s e/cret'));
+    expect(client.pageImageUrl('j1', 3, 800)).toBe('http://api.test/jobs/j1/pages/3/image?width=800');
+    expect(client.resultUrl('j1', 'text')).toBe('http://api.test/jobs/j1/result?format=text');
+    expect(new ApiClient().resultUrl('j 1', 'json')).toBe(`${location.origin}/jobs/j%201/result?format=json`);
   });
 
   it('lists jobs with the filter and cursor, and sends the retry password as JSON', async () => {
-    const fetch = vi.fn(async () => jsonResponse({ jobs: [], next_cursor: null }));
-    vi.stubGlobal('fetch', fetch);
-    const client = new ApiClient();
+    const seen = serve(jsonResponse({ jobs: [], next_cursor: null }));
+    const client = new ApiClient('http://api.test');
     await client.listJobs({ status: 'failed', limit: 5, cursor: 'abc' });
-    expect(fetch).toHaveBeenLastCalledWith('/jobs?status=failed&limit=5&cursor=abc', expect.anything());
+    expect(seen[0].url.href).toBe('http://api.test/jobs?status=failed&limit=5&cursor=abc');
+    await client.listJobs({ status: '' });
+    expect(seen[1].url.search).toBe('?limit=20');
+
     await client.retryJob('j1', 'pw');
-    expect(fetch).toHaveBeenLastCalledWith(
-      '/jobs/j1/retry',
-      expect.objectContaining({ method: 'POST', body: '{"password":"pw"}' }),
-    );
+    expect(seen[2]).toMatchObject({ method: 'POST', body: '{"password":"pw"}' });
+    expect(seen[2].url.pathname).toBe('/jobs/j1/retry');
+    expect(seen[2].headers.get('Content-Type')).toBe('application/json');
   });
 
-  it('falls back to default limits when /config is missing', async () => {
-    vi.stubGlobal('fetch', vi.fn(async () => new Response('Not Found', { status: 404 })));
-    expect(await new ApiClient().getConfig()).toEqual(DEFAULT_CONFIG);
-    vi.stubGlobal('fetch', vi.fn(async () => jsonResponse({ max_upload_bytes: 5, max_pages: 2, api_key_required: true })));
-    expect(await new ApiClient().getConfig()).toEqual({ max_upload_bytes: 5, max_pages: 2, api_key_required: true });
+  it("reads the server's limits from /config", async () => {
+    serve(jsonResponse(makeConfig({ max_upload_bytes: 5, max_pages: 2 })));
+    const config = await new ApiClient().getConfig();
+    expect(config).toMatchObject({ max_upload_bytes: 5, max_pages: 2 });
+    expect(config.supported_types).toContain('pdf');
+  });
+
+  it('fetches a resource with the key header for elements that cannot send one', async () => {
+    const seen = serve(new Response('png', { headers: { 'Content-Type': 'image/png' } }));
+    const client = new ApiClient('http://api.test', keys('k'));
+    const blob = await client.blob(client.pageImageUrl('j1', 1, 400));
+    expect(await blob.text()).toBe('png');
+    expect(seen[0].headers.get('Authorization')).toBe('Bearer k');
   });
 
   it('uploads with XMLHttpRequest, reporting byte progress', async () => {
-    const sent: { body?: FormData; headers: Record<string, string> } = { headers: {} };
+    const sent: { body?: FormData; url?: string; headers: Record<string, string> } = { headers: {} };
     class FakeXhr extends EventTarget {
       status = 0;
       responseText = '';
       upload = new EventTarget();
-      open = vi.fn();
+      open(_method: string, url: string) {
+        sent.url = url;
+      }
       setRequestHeader(name: string, value: string) {
         sent.headers[name] = value;
       }
@@ -109,13 +137,14 @@ describe('ApiClient', () => {
     }
     vi.stubGlobal('XMLHttpRequest', FakeXhr);
     const progress = vi.fn();
-    const accepted = await new ApiClient('', keys('key')).upload({
+    const accepted = await new ApiClient('http://api.test', keys('key')).upload({
       file: new File(['%PDF'], 'a.pdf'),
       pages: '1-2',
       options: ['tables', 'markdown'],
       onProgress: progress,
     });
     expect(accepted.job_id).toBe('j9');
+    expect(sent.url).toBe('http://api.test/upload');
     expect(progress).toHaveBeenCalledWith(5, 10);
     expect(sent.headers.Authorization).toBe('Bearer key');
     expect(sent.body?.get('pages')).toBe('1-2');

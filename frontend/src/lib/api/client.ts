@@ -1,13 +1,19 @@
-/** The one client of the docparse HTTP API. Relative URLs: the built app is served by the API itself. */
-import { ApiError, apiErrorFromResponse, parseProblem, parseRetryAfter } from './problem';
+/**
+ * The one client of the docparse HTTP API: the generated SDK (generated/, made from the server's OpenAPI document)
+ * plus what it cannot do alone: the API key and the 401 prompt, problem details as ApiError, upload progress, and
+ * the job events stream.
+ */
+import { ApiError, apiErrorFrom, apiErrorFromResponse } from './problem';
+import { openEventStream } from './events';
+import { createClient, type Client } from './generated/client';
+import * as sdk from './generated/sdk.gen';
+import type { GetJobPageImageData, GetJobResultData, JobState } from './generated/types.gen';
 import type {
   DocumentInfo,
   Job,
   JobList,
-  JobStatus,
   Page,
   ParseOption,
-  ParseResult,
   ResultFormat,
   ServerConfig,
   UploadAccepted,
@@ -29,50 +35,48 @@ export interface UploadRequest {
 }
 
 export interface ListJobsQuery {
-  status?: JobStatus | '';
+  status?: JobState | '';
   limit?: number;
   cursor?: string | null;
 }
 
-type Query = Record<string, string | number | null | undefined>;
+export interface JobEventHandlers {
+  /** Each status object the stream carries. */
+  onStatus: (job: Job) => void;
+  /** The stream gave up (an error answer, or reconnecting failed): the caller should poll instead. */
+  onError: (error: unknown) => void;
+}
 
-export const DEFAULT_CONFIG: ServerConfig = {
-  max_upload_bytes: 100 * 1024 * 1024,
-  max_pages: 5000,
-  api_key_required: false,
-};
+/** What every generated SDK function answers (with `throwOnError` off). */
+interface SdkResult<T> {
+  data?: T;
+  error?: unknown;
+  response?: Response;
+}
 
 export class ApiClient {
-  readonly baseUrl: string;
   readonly keys: KeySource | null;
+  readonly #http: Client;
 
+  /**
+   * Without a `baseUrl`, the page's origin: the built app is served by the API itself. (Absolute, because fetch
+   * outside a browser, as in tests, takes no relative URL.)
+   */
   constructor(baseUrl = '', keys: KeySource | null = null) {
-    this.baseUrl = baseUrl.replace(/\/$/, '');
     this.keys = keys;
+    this.#http = createClient({ baseUrl: (baseUrl || globalThis.location?.origin || '').replace(/\/$/, '') });
+    this.#http.interceptors.request.use((request) => {
+      for (const [name, value] of Object.entries(this.#headers())) request.headers.set(name, value);
+      return request;
+    });
   }
 
-  url(path: string, query: Query = {}): string {
-    const params = new URLSearchParams();
-    for (const [name, value] of Object.entries(query)) {
-      if (value !== undefined && value !== null && value !== '') params.set(name, String(value));
-    }
-    const search = params.toString();
-    return `${this.baseUrl}${path}${search ? `?${search}` : ''}`;
+  /** `GET /config`: the server's limits and supported types. */
+  getConfig(): Promise<ServerConfig> {
+    return this.#call(() => sdk.getConfig({ client: this.#http }));
   }
 
-  /** `GET /config`; the defaults when the server has no such endpoint (or it fails). */
-  async getConfig(): Promise<ServerConfig> {
-    try {
-      const response = await globalThis.fetch(this.url('/config'), { headers: this.#headers() });
-      if (!response.ok) return { ...DEFAULT_CONFIG };
-      const body = (await response.json()) as Partial<ServerConfig>;
-      return { ...DEFAULT_CONFIG, ...body };
-    } catch {
-      return { ...DEFAULT_CONFIG };
-    }
-  }
-
-  /** `POST /upload` through XMLHttpRequest, for its upload progress events. */
+  /** `POST /upload` through XMLHttpRequest, for its upload progress events (fetch has none). */
   async upload(request: UploadRequest): Promise<UploadAccepted> {
     for (;;) {
       try {
@@ -84,81 +88,97 @@ export class ApiClient {
   }
 
   getJob(id: string): Promise<Job> {
-    return this.#json<Job>(jobPath(id));
+    return this.#call(() => sdk.getJob({ client: this.#http, path: { job_id: id } }));
   }
 
   listJobs({ status, limit = 20, cursor }: ListJobsQuery = {}): Promise<JobList> {
-    return this.#json<JobList>('/jobs', {}, { status, limit, cursor });
+    const query = { status: status || undefined, limit, cursor: cursor ?? undefined };
+    return this.#call(() => sdk.listJobs({ client: this.#http, query }));
   }
 
   cancelJob(id: string): Promise<Job> {
-    return this.#json<Job>(`${jobPath(id)}/cancel`, { method: 'POST' });
+    return this.#call(() => sdk.cancelJob({ client: this.#http, path: { job_id: id } }));
   }
 
   /** Retries a failed or cancelled job, with the password of an encrypted PDF when given. */
   retryJob(id: string, password?: string): Promise<Job> {
-    const init: RequestInit = { method: 'POST' };
-    if (password) {
-      init.body = JSON.stringify({ password });
-      init.headers = { 'Content-Type': 'application/json' };
-    }
-    return this.#json<Job>(`${jobPath(id)}/retry`, init);
+    const body = password ? { password } : null;
+    return this.#call(() => sdk.retryJob({ client: this.#http, path: { job_id: id }, body }));
   }
 
   async deleteJob(id: string): Promise<void> {
-    await this.#fetch(jobPath(id), { method: 'DELETE' });
+    await this.#call(() => sdk.deleteJob({ client: this.#http, path: { job_id: id } }));
   }
 
   getDocument(id: string, signal?: AbortSignal): Promise<DocumentInfo> {
-    return this.#json<DocumentInfo>(`${jobPath(id)}/document`, { signal });
+    return this.#call(() => sdk.getJobDocument({ client: this.#http, path: { job_id: id }, signal }));
   }
 
   getPage(id: string, number: number, signal?: AbortSignal): Promise<Page> {
-    return this.#json<Page>(`${jobPath(id)}/pages/${number}`, { signal });
-  }
-
-  getResult(id: string, pages?: string): Promise<ParseResult> {
-    return this.#json<ParseResult>(`${jobPath(id)}/result`, {}, { format: 'json', pages });
-  }
-
-  async getResultText(id: string, format: Exclude<ResultFormat, 'json'>, pages?: string): Promise<string> {
-    const response = await this.#fetch(`${jobPath(id)}/result`, {}, { format, pages });
-    return response.text();
+    return this.#call(() => sdk.getJobPage({ client: this.#http, path: { job_id: id, number }, signal }));
   }
 
   resultUrl(id: string, format: ResultFormat): string {
-    return this.url(`${jobPath(id)}/result`, { format });
+    return this.#http.buildUrl<GetJobResultData>({
+      url: '/jobs/{job_id}/result',
+      path: { job_id: id },
+      query: { format },
+    });
   }
 
   pageImageUrl(id: string, number: number, width: number): string {
-    return this.url(`${jobPath(id)}/pages/${number}/image`, { width });
+    return this.#http.buildUrl<GetJobPageImageData>({
+      url: '/jobs/{job_id}/pages/{number}/image',
+      path: { job_id: id, number },
+      query: { width },
+    });
   }
 
-  /** The SSE stream of a job. EventSource cannot send headers, so the key travels as `?api_key=`. */
-  eventsUrl(id: string): string {
-    return this.url(`${jobPath(id)}/events`, { api_key: this.keys?.key });
-  }
-
-  /** Any API URL as a Blob, with the API key header (for images and downloads when a key is in use). */
+  /** Any API URL as a Blob, fetched with the API key header (for images and downloads when a key is in use). */
   async blob(url: string, signal?: AbortSignal): Promise<Blob> {
-    const response = await this.#fetchUrl(url, { signal });
+    const response = await this.#fetch(url, { signal });
     return response.blob();
   }
 
-  async #json<T>(path: string, init: RequestInit = {}, query: Query = {}): Promise<T> {
-    const response = await this.#fetch(path, init, query);
-    return (await response.json()) as T;
+  /**
+   * Follows `GET /jobs/{id}/events` until the returned function is called. Read with fetch, not EventSource, so
+   * the key travels in the Authorization header (EventSource can send no header, and a key in the URL ends up in
+   * logs). Reconnects with Last-Event-ID as EventSource would.
+   */
+  jobEvents(id: string, handlers: JobEventHandlers): () => void {
+    const url = this.#http.buildUrl({ url: '/jobs/{job_id}/events', path: { job_id: id } });
+    return openEventStream({
+      connect: (headers, signal) => this.#fetch(url, { headers, signal }),
+      onEvent: (message) => {
+        if (message.event && message.event !== 'status' && message.event !== 'message') return;
+        let job: Job;
+        try {
+          job = JSON.parse(message.data) as Job;
+        } catch {
+          return;
+        }
+        if (job && typeof job === 'object' && job.status) handlers.onStatus({ ...job, job_id: job.job_id ?? id });
+      },
+      onError: handlers.onError,
+    });
   }
 
-  #fetch(path: string, init: RequestInit = {}, query: Query = {}): Promise<Response> {
-    return this.#fetchUrl(this.url(path, query), init);
+  /** Runs one generated SDK call; error answers become ApiError, and a 401 asks for a key and tries again. */
+  async #call<T>(send: () => Promise<SdkResult<T>>): Promise<T> {
+    for (;;) {
+      const { data, error, response } = await send();
+      if (!response) throw error; // the request never got an answer: network failure or abort
+      if (response.ok) return data as T;
+      const apiError = apiErrorFrom(response, error);
+      if (!(await this.#mayRetryWithKey(apiError))) throw apiError;
+    }
   }
 
-  async #fetchUrl(url: string, init: RequestInit): Promise<Response> {
+  async #fetch(url: string, init: RequestInit): Promise<Response> {
     for (;;) {
       const response = await globalThis.fetch(url, {
         ...init,
-        headers: { Accept: 'application/json', ...this.#headers(), ...(init.headers as Record<string, string>) },
+        headers: { ...(init.headers as Record<string, string>), ...this.#headers() },
       });
       if (response.ok) return response;
       const error = await apiErrorFromResponse(response);
@@ -189,7 +209,7 @@ export class ApiClient {
       if (options?.length) form.append('options', options.join(','));
 
       const xhr = new XMLHttpRequest();
-      xhr.open('POST', this.url('/upload'));
+      xhr.open('POST', this.#http.buildUrl({ url: '/upload' }));
       xhr.setRequestHeader('Accept', 'application/json');
       for (const [name, value] of Object.entries(this.#headers())) xhr.setRequestHeader(name, value);
       xhr.upload.addEventListener('progress', (event) => {
@@ -204,8 +224,7 @@ export class ApiClient {
           }
           return;
         }
-        const problem = parseProblem(xhr.responseText, xhr.getResponseHeader('content-type'));
-        reject(new ApiError(xhr.status, problem, parseRetryAfter(xhr.getResponseHeader('retry-after'))));
+        reject(apiErrorFrom(xhr, xhr.responseText));
       });
       xhr.addEventListener('error', () => reject(new TypeError('Network error during upload')));
       xhr.addEventListener('abort', () => reject(new DOMException('Upload aborted', 'AbortError')));
@@ -213,8 +232,4 @@ export class ApiClient {
       xhr.send(form);
     });
   }
-}
-
-function jobPath(id: string): string {
-  return `/jobs/${encodeURIComponent(id)}`;
 }

@@ -4,7 +4,8 @@ import { ApiClient } from './client';
 
 export const api = new ApiClient('', auth);
 
-export { ApiClient, DEFAULT_CONFIG } from './client';
-export type { KeySource, UploadRequest, ListJobsQuery } from './client';
+export { ApiClient } from './client';
+export type { JobEventHandlers, KeySource, ListJobsQuery, UploadRequest } from './client';
+export { keyedUrl } from './keyed';
 export { ApiError, errorMessage } from './problem';
 export * from './types';

@@ -47,6 +47,17 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   return Number.isNaN(date) ? null : Math.max(0, Math.ceil((date - now) / 1000));
 }
 
+/** An error answer whose body was already read: `body` is its text, or its JSON when it parsed. */
+export function apiErrorFrom(answer: Response | XMLHttpRequest, body: unknown): ApiError {
+  const header = (name: string) =>
+    'getResponseHeader' in answer ? answer.getResponseHeader(name) : answer.headers.get(name);
+  const problem =
+    body && typeof body === 'object' && !Array.isArray(body)
+      ? (body as ProblemDetails)
+      : parseProblem(typeof body === 'string' ? body : '', header('content-type'));
+  return new ApiError(answer.status, problem, parseRetryAfter(header('retry-after')));
+}
+
 export async function apiErrorFromResponse(response: Response): Promise<ApiError> {
   let body = '';
   try {
@@ -54,8 +65,7 @@ export async function apiErrorFromResponse(response: Response): Promise<ApiError
   } catch {
     // the body is optional for an error
   }
-  const problem = parseProblem(body, response.headers.get('content-type'));
-  return new ApiError(response.status, problem, parseRetryAfter(response.headers.get('retry-after')));
+  return apiErrorFrom(response, body);
 }
 
 function isAbort(error: unknown): boolean {
