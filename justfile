@@ -96,10 +96,12 @@ reliability *args: setup
     cd backend
     DOCPARSE_RELIABILITY=full {{uv}} run --frozen pytest -m reliability -s {{args}}
 
-# Lint and check formatting
+# Lint, type-check, and check that the generated API client matches the backend (one check a line)
 lint: setup
     cd backend && {{uv}} run --frozen ruff check . && {{uv}} run --frozen ruff format --check .
-    if [ -f frontend/package.json ]; then cd frontend && npm run check; fi
+    cd frontend && npm run lint
+    cd frontend && npm run check
+    cd frontend && npm run check:generated
 
 # Format the backend code
 fmt: setup
