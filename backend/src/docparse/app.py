@@ -10,12 +10,20 @@ import structlog
 from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Receive, Scope, Send
 from litestar_saq import SAQConfig, SAQPlugin
 
-from docparse.api.auth import ApiKeys, require_key
+from docparse.api.auth import (
+    MONITOR_PATH,
+    ApiKeys,
+    OperatorKeys,
+    monitor_login,
+    request_path,
+    require_operator,
+)
 from docparse.api.controllers import HealthController, JobController, JobListController, UploadController
 from docparse.api.metrics import MetricsController
 from docparse.api.problems import EXCEPTION_HANDLERS
@@ -30,10 +38,9 @@ def monitor_slash(app: ASGIApp) -> ASGIApp:
     """SAQ's monitor page routes itself by its URL and only knows `/monitor/`: send `/monitor` there."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        # raw_path: Litestar normalises `path`, trailing slash included
-        if scope["type"] == "http" and scope.get("raw_path", b"") == b"/monitor":
+        if scope["type"] == "http" and request_path(scope) == MONITOR_PATH:
             query = scope.get("query_string", b"")
-            location = b"/monitor/" + (b"?" + query if query else b"")
+            location = MONITOR_PATH.encode() + b"/" + (b"?" + query if query else b"")
             await send({"type": "http.response.start", "status": 308, "headers": [(b"location", location)]})
             await send({"type": "http.response.body", "body": b""})
             return
@@ -48,11 +55,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     queue = create_queue(settings)
     storage = LocalStorage(settings.storage_dir)
     service = JobService(queue, settings, storage)
+    operators = OperatorKeys(settings.admin_key_list)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         storage.ensure()
         await queue.connect()
+        await service.records.index_owners()  # once per queue: jobs recorded before per-owner histories
         try:
             yield
         finally:
@@ -76,8 +85,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         SAQConfig(
             queue_instances={settings.queue_name: queue},
             web_enabled=True,
-            web_path="/monitor",
-            web_guards=[require_key],
+            web_path=MONITOR_PATH,
+            web_guards=[require_operator],  # an operator's tool: it sees and controls every tenant's jobs
             use_server_lifespan=False,
         )
     )
@@ -95,11 +104,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "owner": Provide(provide_owner, sync_to_thread=False),
         },
         before_request=bind_log_context,
-        middleware=[monitor_slash],
+        middleware=[monitor_slash, DefineMiddleware(monitor_login, operators=operators)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         plugins=[saq],
         lifespan=[lifespan],
-        state=State({"jobs": service, "settings": settings, "api_keys": ApiKeys(settings.api_key_list)}),
+        state=State(
+            {"jobs": service, "settings": settings, "api_keys": ApiKeys(settings.api_key_list), "admin_keys": operators}
+        ),
         openapi_config=OpenAPIConfig(title="docparse", version="0.1.0", path="/schema"),
         logging_config=None,
     )

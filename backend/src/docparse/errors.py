@@ -53,6 +53,12 @@ class Unauthorized(DocparseError):
     headers = {"WWW-Authenticate": 'Bearer realm="docparse"'}
 
 
+class Forbidden(DocparseError):
+    code = "forbidden"
+    status_code = 403
+    default_message = "This key may not do that."
+
+
 class Busy(DocparseError):
     code = "too_many_requests"
     status_code = 429

@@ -1,13 +1,54 @@
-"""Structured logs for the API and the workers: JSON when not on a terminal, key=value pairs on one."""
+"""Structured logs for the API and the workers: JSON when not on a terminal, key=value pairs on one; no secrets,
+and ERROR kept for real faults."""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 import structlog
 
+from docparse.errors import DocparseError
 from docparse.settings import Settings
+
+# A key in a URL (`?api_key=k`; the monitor's session cookie) or a header as it gets printed (`Authorization:
+# Bearer k`, `"x-api-key": "k"`, `(b'authorization', b'Bearer k')`): the name and what follows it stay.
+_SECRET = re.compile(
+    r"(?P<name>\b(?:api_key|docparse_monitor)=)[^&;\s\"'\\]+"
+    r"|(?P<header>\b(?:authorization|x-api-key)['\"]?\s*[:=,]\s*(?:b?['\"])?(?:(?:bearer|basic)\s+)?)[^\s\"',;)\\]+",
+    re.IGNORECASE,
+)
+
+
+def redact(text: str) -> str:
+    """`text` with every API key, operator key or monitor session in it replaced by REDACTED."""
+    return _SECRET.sub(lambda m: (m.group("name") or m.group("header")) + "REDACTED", text)
+
+
+class _RedactingFormatter(structlog.stdlib.ProcessorFormatter):
+    """Redacts the finished line, so nothing escapes: uvicorn's access log (whose request line holds the query
+    string the web UI's EventSource puts its key in), any message or value, and tracebacks."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+class _ExpectedEndings(logging.Filter):
+    """SAQ logs every exception a job raises as "Error processing job" at ERROR, with a traceback. A DocparseError
+    is an ending the task chose and recorded (a document it cannot read, a cancel, a timeout): it is logged at INFO
+    (WARNING for server-side codes) without the traceback, so ERROR is left to real faults. The job_id stays: it
+    comes from the log context."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if record.name != "saq" or record.levelno < logging.ERROR or not isinstance(error, DocparseError):
+            return True
+        level = logging.WARNING if error.status_code >= 500 else logging.INFO
+        record.levelno, record.levelname = level, logging.getLevelName(level)
+        record.msg, record.args = "job ended: %s (%s)", (error.code, error.message)
+        record.exc_info = record.exc_text = None
+        return logging.getLogger(record.name).isEnabledFor(level)  # now below ERROR: is that level wanted?
 
 
 def configure_logging(settings: Settings) -> None:
@@ -27,8 +68,9 @@ def configure_logging(settings: Settings) -> None:
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_ExpectedEndings())
     handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
+        _RedactingFormatter(
             foreign_pre_chain=shared,
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
 
     # --- operations ---
     api_keys: str = Field("", description="comma-separated API keys; empty turns authentication off")
+    admin_keys: str = Field("", description="comma-separated operator keys that open /monitor")
     max_queued: int = Field(1000, ge=1, description="queued jobs beyond which uploads get 429")
 
     # --- logs ---
@@ -58,6 +59,10 @@ class Settings(BaseSettings):
     @property
     def api_key_list(self) -> list[str]:
         return [k.strip() for k in self.api_keys.split(",") if k.strip()]
+
+    @property
+    def admin_key_list(self) -> list[str]:
+        return [k.strip() for k in self.admin_keys.split(",") if k.strip()]
 
     @property
     def max_upload_bytes(self) -> int:

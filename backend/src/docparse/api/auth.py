@@ -1,16 +1,36 @@
-"""Optional API keys. Off unless DOCPARSE_API_KEYS is set; then every job belongs to the key that created it."""
+"""Optional API keys. Off unless DOCPARSE_API_KEYS is set; then every job belongs to the key that created it.
+Operator keys (DOCPARSE_ADMIN_KEYS) are another set: they open the SAQ monitor, which sees every tenant's jobs."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import time
+from urllib.parse import parse_qsl, urlencode
 
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
 from litestar.handlers import BaseRouteHandler
+from litestar.types import ASGIApp, Receive, Scope, Send
 
-from docparse.errors import Unauthorized
+from docparse.errors import Forbidden, Unauthorized
 
 PUBLIC = ""  # the owner of every job when authentication is off
+
+MONITOR_PATH = "/monitor"
+MONITOR_COOKIE = "docparse_monitor"
+MONITOR_SESSION_SECONDS = 12 * 3600
+MONITOR_OFF = (
+    "The monitor is off because API keys are on and no operator key is set: set DOCPARSE_ADMIN_KEYS to open it "
+    "with an operator key."
+)
+MONITOR_NOT_FOR_TENANTS = (
+    "The monitor shows every tenant's jobs: it takes an operator key (DOCPARSE_ADMIN_KEYS), not an API key."
+)
+MONITOR_NEEDS_KEY = (
+    "The monitor needs an operator key: send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>', "
+    "or open /monitor?api_key=<key> once in a browser."
+)
 
 
 def owner_of(key: str) -> str:
@@ -26,9 +46,9 @@ class ApiKeys:
     def enabled(self) -> bool:
         return bool(self._keys)
 
-    def owner(self, presented: str | None) -> str | None:
-        """The owner id of a valid key, else None. Compares with every key in constant time, without an
-        early exit, so timing tells nothing about which keys exist."""
+    def _match(self, presented: str | None) -> bytes | None:
+        """Compares with every key in constant time, without an early exit, so timing tells nothing about which
+        keys exist."""
         if not presented:
             return None
         candidate = presented.encode()
@@ -36,7 +56,37 @@ class ApiKeys:
         for key in self._keys:
             if hmac.compare_digest(candidate, key):
                 match = key
+        return match
+
+    def owner(self, presented: str | None) -> str | None:
+        """The owner id of a valid key, else None."""
+        match = self._match(presented)
         return owner_of(match.decode()) if match is not None else None
+
+
+class OperatorKeys(ApiKeys):
+    """Keys that open the monitor. A browser trades one for a session cookie that holds an expiry and a MAC of it
+    made with the key, never the key itself: removing a key from the settings ends its sessions."""
+
+    def valid(self, presented: str | None) -> bool:
+        return self._match(presented) is not None
+
+    @staticmethod
+    def _mac(key: bytes, expires: int) -> str:
+        return hmac.new(key, f"docparse-monitor:{expires}".encode(), hashlib.sha256).hexdigest()
+
+    def session(self, key: str, now: float | None = None) -> str:
+        expires = int(now or time.time()) + MONITOR_SESSION_SECONDS
+        return f"{expires}.{self._mac(key.encode(), expires)}"
+
+    def valid_session(self, token: str | None, now: float | None = None) -> bool:
+        expires, _, mac = (token or "").partition(".")
+        if not expires.isdigit() or int(expires) < (now or time.time()):
+            return False
+        found = False
+        for key in self._keys:  # no early exit, as in _match
+            found |= hmac.compare_digest(mac.encode(), self._mac(key, int(expires)).encode())
+        return found
 
 
 def presented_key(connection: ASGIConnection) -> str | None:
@@ -58,3 +108,68 @@ async def require_key(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if owner is None:
         raise Unauthorized()
     connection.state.owner = owner
+
+
+async def require_operator(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Guard of the monitor, which lists every tenant's jobs and can abort or retry them: it needs an operator key
+    (or the session cookie one bought). With no keys of either kind (local use) it stays open; with API keys but
+    no operator key it is off."""
+    operators: OperatorKeys = connection.app.state.admin_keys
+    tenants: ApiKeys = connection.app.state.api_keys
+    if not operators.enabled:
+        if tenants.enabled:
+            raise Forbidden(MONITOR_OFF)
+        return
+    presented = presented_key(connection)
+    if operators.valid(presented) or operators.valid_session(connection.cookies.get(MONITOR_COOKIE)):
+        return
+    if tenants.owner(presented) is not None:
+        raise Forbidden(MONITOR_NOT_FOR_TENANTS)
+    raise Unauthorized(MONITOR_NEEDS_KEY)
+
+
+def monitor_login(app: ASGIApp, operators: OperatorKeys) -> ASGIApp:
+    """A browser cannot send headers when it opens a page, so an operator opens `/monitor?api_key=<key>` once: a
+    valid operator key is traded for an HttpOnly, SameSite=Strict cookie scoped to the monitor, and the browser is
+    sent on to the same URL without the key, so that the key leaves the address bar and the history. The
+    monitor's JSON API is left to the guard, like anything else: a script sends its key with every call."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        path = request_path(scope) if scope["type"] == "http" and scope["method"] == "GET" else ""
+        if _monitor_page(path):
+            query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+            key = next((value for name, value in query if name == "api_key"), None)
+            if operators.valid(key):
+                rest = urlencode([(name, value) for name, value in query if name != "api_key"])
+                cookie = Cookie(
+                    key=MONITOR_COOKIE,
+                    value=operators.session(key or ""),
+                    path=MONITOR_PATH,
+                    max_age=MONITOR_SESSION_SECONDS,
+                    httponly=True,
+                    samesite="strict",
+                    secure=scope.get("scheme") == "https",
+                )
+                location = path + (f"?{rest}" if rest else "")
+                headers = [
+                    (b"location", location.encode("latin-1")),
+                    (b"cache-control", b"no-store"),
+                    cookie.to_encoded_header(),
+                ]
+                await send({"type": "http.response.start", "status": 303, "headers": headers})
+                await send({"type": "http.response.body", "body": b""})
+                return
+        await app(scope, receive, send)
+
+    return middleware
+
+
+def request_path(scope: Scope) -> str:
+    """The path as sent: Litestar's `path` has lost its trailing slash, and its test client leaves the query
+    string in `raw_path`."""
+    raw: bytes = scope.get("raw_path") or scope["path"].encode()
+    return raw.partition(b"?")[0].decode("latin-1")
+
+
+def _monitor_page(path: str) -> bool:
+    return path == MONITOR_PATH or (path.startswith(MONITOR_PATH + "/") and not path.startswith(MONITOR_PATH + "/api/"))

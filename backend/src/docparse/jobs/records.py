@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 from typing import Any
@@ -87,18 +88,43 @@ return 1
 """
 
 
+_CURSOR = re.compile(r"(\d+(?:\.\d+)?):([\w-]{1,64})")
+
+
+def history_cursor(created: float, job_id: str) -> str:
+    """The opaque position after one job in a history: the caller passes it back as it came."""
+    return base64.urlsafe_b64encode(f"{created!r}:{job_id}".encode()).decode().rstrip("=")
+
+
+def _read_cursor(cursor: str) -> tuple[str, str]:
+    """(created_at, job id) of a cursor made by history_cursor(); anything else is an invalid request."""
+    try:
+        text = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
+    except ValueError:  # not base64, not ASCII, or not UTF-8 inside
+        text = ""
+    if (match := _CURSOR.fullmatch(text)) is None:
+        raise InvalidRequest("cursor: not one this server gave out; pass next_cursor back as it came.")
+    return match.group(1), match.group(2)
+
+
 class RecordStore:
-    """Job hashes at `docparse:<queue>:job:<id>` plus a history index ordered by creation time."""
+    """Job hashes at `docparse:<queue>:job:<id>`, the history of all jobs and of each owner's, ordered by creation
+    time. A caller pages through its owner's history only, so a page or its cursor never names another's job."""
 
     def __init__(self, redis: Redis, queue_name: str) -> None:
         self.redis = redis
         self.prefix = f"docparse:{queue_name}"
-        self.history_key = f"{self.prefix}:history"
+        self.history_key = f"{self.prefix}:history"  # every job: what retention walks
+        # job id -> owner; outlives the record (which expires), so retention still finds the owner's history
+        self.owners_key = f"{self.prefix}:owners"
         self.live_key = f"{self.prefix}:live"  # jobs not finished yet: what the orphan rescue looks at
         self._write = redis.register_script(_GUARDED_WRITE)
 
     def key(self, job_id: str) -> str:
         return f"{self.prefix}:job:{job_id}"
+
+    def owner_history_key(self, owner: str) -> str:
+        return f"{self.prefix}:history:owner:{owner or 'public'}"  # owner ids are hex: "public" is no one's
 
     async def create(self, record: JobRecord, *, password: str | None) -> None:
         fields = _to_hash(msgspec.structs.asdict(record))
@@ -107,6 +133,8 @@ class RecordStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.key(record.job_id), mapping=fields)
             pipe.zadd(self.history_key, {record.job_id: record.created_at})
+            pipe.zadd(self.owner_history_key(record.owner), {record.job_id: record.created_at})
+            pipe.hset(self.owners_key, record.job_id, record.owner)
             pipe.sadd(self.live_key, record.job_id)
             await pipe.execute()
 
@@ -159,33 +187,63 @@ class RecordStore:
         return await self._guarded(job_id, values, ttl=-1, extra=extra)
 
     async def delete(self, job_id: str) -> None:
+        owner = await self.redis.hget(self.owners_key, job_id)  # an owner never changes: no need to watch it
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(self.key(job_id))
             pipe.zrem(self.history_key, job_id)
+            if owner is not None:
+                pipe.zrem(self.owner_history_key(owner.decode()), job_id)
+            pipe.hdel(self.owners_key, job_id)
             pipe.srem(self.live_key, job_id)
             await pipe.execute()
 
     async def live(self) -> list[str]:
         return [m.decode() for m in await self.redis.smembers(self.live_key)]
 
-    async def history_page(self, cursor: str | None, count: int) -> list[tuple[str, float]]:
-        """Up to `count` (job id, created_at) pairs, newest first, after `cursor` ("<created_at>:<job id>")."""
+    async def history_page(self, cursor: str | None, count: int, owner: str | None = None) -> list[tuple[str, float]]:
+        """Up to `count` (job id, created_at) pairs of `owner`'s history (everyone's with None), newest first,
+        after `cursor` (from history_cursor())."""
+        key = self.history_key if owner is None else self.owner_history_key(owner)
         start = 0
         if cursor:
-            created, _, after = cursor.partition(":")
-            if not re.fullmatch(r"\d+(\.\d+)?", created):
-                raise InvalidRequest("cursor: not one this server gave out; pass next_cursor back as it came.")
-            rank = await self.redis.zrevrank(self.history_key, after)
-            if rank is None:  # the cursor's job is gone: continue below its creation time
+            created, after = _read_cursor(cursor)
+            # Not in this history (gone, or another owner's cursor): continue below its creation time.
+            rank = await self.redis.zrevrank(key, after)
+            if rank is None:
                 rows = await self.redis.zrevrangebyscore(
-                    self.history_key, f"({created}", "-inf", start=0, num=count, withscores=True
+                    key, f"({created}", "-inf", start=0, num=count, withscores=True
                 )
                 return [(m.decode(), score) for m, score in rows]
             start = rank + 1
-        rows = await self.redis.zrevrange(self.history_key, start, start + count - 1, withscores=True)
+        rows = await self.redis.zrevrange(key, start, start + count - 1, withscores=True)
         return [(m.decode(), score) for m, score in rows]
 
     async def history_before(self, created_before: float, count: int, offset: int = 0) -> list[str]:
         """The oldest job ids created before `created_before` (for the retention clean-up)."""
         rows = await self.redis.zrangebyscore(self.history_key, "-inf", f"({created_before}", start=offset, num=count)
         return [m.decode() for m in rows]
+
+    async def index_owners(self, batch: int = 500) -> int:
+        """Add jobs recorded before the per-owner histories existed to their owner's (read from their record).
+        Runs once per queue (a marker key says it is done); safe to run twice at once. Returns the jobs added."""
+        marker = f"{self.prefix}:owners-indexed"
+        if await self.redis.exists(marker):
+            return 0
+        added, start = 0, 0
+        while rows := await self.redis.zrange(self.history_key, start, start + batch - 1, withscores=True):
+            start += len(rows)
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for member, _ in rows:
+                    pipe.hexists(self.owners_key, member)
+                    pipe.hget(self.key(member.decode()), "owner")
+                replies = await pipe.execute()
+            async with self.redis.pipeline(transaction=True) as pipe:
+                for (member, created), known, owner in zip(rows, replies[::2], replies[1::2], strict=True):
+                    if known or owner is None:  # indexed already, or expired (retention removes it)
+                        continue
+                    pipe.zadd(self.owner_history_key(owner.decode()), {member: created})
+                    pipe.hset(self.owners_key, member, owner)
+                    added += 1
+                await pipe.execute()
+        await self.redis.set(marker, "1")
+        return added

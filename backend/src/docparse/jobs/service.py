@@ -18,7 +18,7 @@ from saq.queue.redis import RedisQueue
 from docparse.errors import JobCancelled, JobConflict, JobNotFound, JobNotReady, WorkerLost
 from docparse.jobs.metrics import count_upload
 from docparse.jobs.queue import enqueue_parse
-from docparse.jobs.records import JobRecord, RecordStore, record_from_hash
+from docparse.jobs.records import JobRecord, RecordStore, history_cursor, record_from_hash
 from docparse.jobs.runner import ChildPool
 from docparse.jobs.status import TERMINAL_STATES, JobState, JobStatus, build_status, now_ms
 from docparse.pageranges import parse_page_ranges
@@ -111,17 +111,18 @@ class JobService:
     async def list(
         self, *, status: JobState | None, limit: int, cursor: str | None, owner: str | None = None
     ) -> tuple[list[JobStatus], str | None]:
-        """A page of the history, newest first. With a status filter a page may hold fewer than `limit` jobs
-        (at most 10 pages' worth of history is read per call); `next_cursor` is None only at the end."""
+        """A page of `owner`'s history (everyone's with None), newest first. With a status filter a page may hold
+        fewer than `limit` jobs (at most 10 pages' worth of history is read per call); `next_cursor` is None only
+        at the end. Reading the owner's own history keeps others' job ids out of pages and cursors alike."""
         found: list[JobStatus] = []
         next_cursor = cursor
         for _ in range(10):
-            rows = await self.records.history_page(next_cursor, limit)
+            rows = await self.records.history_page(next_cursor, limit, owner)
             if not rows:
                 return found, None
             statuses = await self.statuses([job_id for job_id, _ in rows], owner)
             for (job_id, created), job_status in zip(rows, statuses, strict=True):
-                next_cursor = f"{created!r}:{job_id}"
+                next_cursor = history_cursor(created, job_id)
                 if job_status is not None and (status is None or job_status.status == status):
                     found.append(job_status)
                     if len(found) == limit:
