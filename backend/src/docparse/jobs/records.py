@@ -77,14 +77,33 @@ def record_from_hash(raw: dict[bytes, bytes]) -> JobRecord:
     return msgspec.convert(values, JobRecord, strict=False)
 
 
+# Lua: whether the record at KEYS[1] has finished (completed, failed or cancelled).
+_FINISHED = """
+local function finished()
+  local s = redis.call('HGET', KEYS[1], 'status')
+  return s == 'completed' or s == 'failed' or s == 'cancelled'
+end
+"""
+
 # Writes to an existing record only: a worker finishing a job that was deleted meanwhile must not bring its
-# record back to life (without an expiry, it would never go away).
-_GUARDED_WRITE = """
+# record back to life (without an expiry, it would never go away). ARGV: ttl, live ("1": only while the record
+# is not finished, so a late or duplicate run cannot bring a finished job back), then fields and values.
+_GUARDED_WRITE = f"""{_FINISHED}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+if ARGV[2] == '1' and finished() then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 local ttl = tonumber(ARGV[1])
 if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) elseif ttl < 0 then redis.call('PERSIST', KEYS[1]) end
 return 1
+"""
+
+# The start of a run, as one check-and-set: a finished record (-1) or a deleted one (0) is left alone; otherwise
+# the fields are written and the attempt counted in the same step (returns the attempt number).
+_START = f"""{_FINISHED}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if finished() then return -1 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 """
 
 
@@ -119,6 +138,7 @@ class RecordStore:
         self.owners_key = f"{self.prefix}:owners"
         self.live_key = f"{self.prefix}:live"  # jobs not finished yet: what the orphan rescue looks at
         self._write = redis.register_script(_GUARDED_WRITE)
+        self._start = redis.register_script(_START)
 
     def key(self, job_id: str) -> str:
         return f"{self.prefix}:job:{job_id}"
@@ -160,11 +180,11 @@ class RecordStore:
         values: dict[str, Any],
         *,
         ttl: int = 0,
-        forget_password: bool = False,
+        live: bool = False,
         extra: dict[str, str] | None = None,
     ) -> bool:
         fields = {**_to_hash(values), **(extra or {})}
-        args: list[str] = [str(ttl)]
+        args: list[str] = [str(ttl), "1" if live else ""]
         for name, value in fields.items():
             args += [name, value]
         return bool(await self._write(keys=[self.key(job_id)], args=args))
@@ -173,12 +193,24 @@ class RecordStore:
         """Set some fields of an existing record (separate fields: concurrent writers never clobber each other)."""
         return await self._guarded(job_id, values)
 
+    async def update_live(self, job_id: str, **values: Any) -> bool:
+        """Like update(), but only while the job has not finished: progress of a run that ended, or a "queued"
+        written after another worker finished the job, must not bring it back. False when refused."""
+        return await self._guarded(job_id, values, live=True)
+
+    async def start(self, job_id: str, **values: Any) -> int:
+        """Begin a run: write `values` and count the attempt, unless the job has finished (-1; only reopen()
+        makes a finished job live again) or was deleted (0). Returns the attempt number otherwise."""
+        args = [item for name, value in _to_hash(values).items() for item in (name, value)]
+        return int(await self._start(keys=[self.key(job_id)], args=args))
+
     async def finish(self, job_id: str, ttl: int, **values: Any) -> bool:
-        """Write the final state and let the record expire with the results. The password stays as long as the
-        extracted text does (page pictures of an encrypted document need it); it is never shown."""
+        """Write the final state and let the record expire with the results; the first final state written
+        stays (False when one was already there). The password stays as long as the extracted text does (page
+        pictures of an encrypted document need it); it is never shown."""
         values.setdefault("finished_at", time.time())
         await self.redis.srem(self.live_key, job_id)
-        return await self._guarded(job_id, values, ttl=ttl)
+        return await self._guarded(job_id, values, ttl=ttl, live=True)
 
     async def reopen(self, job_id: str, password: str | None, **values: Any) -> bool:
         """Make a finished record live again (for a retry): no expiry, optionally a new password."""

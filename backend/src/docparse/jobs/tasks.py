@@ -15,6 +15,7 @@ from docparse.errors import DocparseError, JobCancelled, JobNotFound, JobTimeout
 from docparse.jobs.metrics import count_finished
 from docparse.jobs.records import PageError, RecordStore
 from docparse.jobs.runner import ChildPool, Opened, PageDone, PageFailed, ParseRequest, Waiting
+from docparse.jobs.status import TERMINAL_STATES, JobState
 from docparse.settings import Settings
 from docparse.storage import LocalStorage
 
@@ -51,7 +52,9 @@ class Progress:
             return
         self._last = now
         handled = self.done + len(self.failed)
-        await self.records.update(self.job_id, pages_done=self.done, pages_total=self.total, failed_pages=self.failed)
+        await self.records.update_live(
+            self.job_id, pages_done=self.done, pages_total=self.total, failed_pages=self.failed
+        )
         if heartbeat:  # SAQ's update is 3 round trips; the job was just marked active, so skip it when asked
             await self.job.update(progress=handled / self.total if self.total else 0.0)
 
@@ -76,6 +79,12 @@ async def parse_document(ctx: dict[str, Any], *, job_id: str) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         await _parse(job, deps, job_id, progress, bound)
+    except _AlreadyFinished:
+        # A second run of a finished job: SAQ ran it twice (a worker that paused with a job dequeued, saq #277)
+        # or a stray enqueue. The first run's outcome stands; nothing is parsed or written.
+        ctx["duplicate_run"] = True
+        bound.info("duplicate run skipped")
+        return {"skipped": "the job had already finished"}
     except DocparseError as exc:
         job.retries = job.attempts  # the same input would fail the same way
         state = "cancelled" if isinstance(exc, JobCancelled) else "failed"
@@ -101,20 +110,26 @@ async def _count(deps: WorkerDeps, state: str, progress: Progress, started: floa
     return seconds
 
 
+class _AlreadyFinished(Exception):
+    """The job's record is completed, failed or cancelled: this run must not start."""
+
+
 async def _parse(job: Job, deps: WorkerDeps, job_id: str, progress: Progress, bound: Any) -> None:
     record, password = await deps.records.get_with_password(job_id)
     if record is None:
         raise JobNotFound("The job was deleted before it could run.")
+    if JobState(record.status) in TERMINAL_STATES:
+        raise _AlreadyFinished
     if record.cancel_requested:  # cancelled between dequeue and start: SAQ's abort cannot see this window
         raise JobCancelled()
     # A re-run after a dead or stopped worker resumes: the parse process skips pages already stored (it writes
-    # them atomically), so running a job twice (SAQ's sweep can do that) is harmless. A retry asked for through
-    # the API clears the results first.
-    await deps.records.update(
+    # them atomically), so running a live job twice (SAQ's sweep can do that) is harmless. A finished job is
+    # not run again: the start is one check-and-set, so a run that read the record before another finished it
+    # is refused too. A retry asked for through the API reopens the record and clears the results first.
+    attempt = await deps.records.start(
         job_id,
         status="processing",
         started_at=time.time(),
-        attempts=record.attempts + 1,
         pages_done=0,
         pages_total=None,
         failed_pages=[],
@@ -122,6 +137,10 @@ async def _parse(job: Job, deps: WorkerDeps, job_id: str, progress: Progress, bo
         error_message=None,
         finished_at=None,
     )
+    if attempt < 0:
+        raise _AlreadyFinished
+    if attempt == 0:
+        raise JobNotFound("The job was deleted before it could run.")
     request = ParseRequest(
         job_id=job_id,
         path=str(deps.storage.source_path(job_id)),
@@ -230,31 +249,36 @@ async def record_outcome(ctx: dict[str, Any]) -> None:
     retries it or gives up) or SAQ's own abort — and, always, `settled_at`: SAQ has made its last write for this
     attempt, so the job can now be deleted without a late write bringing a key back."""
     job: Job | None = ctx.get("job")
-    if job is None or job.function != "parse_document":
+    if job is None or job.function != "parse_document" or ctx.get("duplicate_run"):
         return
     deps: WorkerDeps = ctx["docparse"]
     exc = ctx.get("exception")
     ttl = deps.settings.result_ttl
+    records = deps.records
     settled = {"settled_at": time.time()}
+    # Every write of a state below is refused once the job has finished (another run may have finished it);
+    # settled_at is written in any case.
     if isinstance(exc, DocparseError):
-        await deps.records.update(job.key, **settled)  # the outcome was written by the task
+        done = False  # the outcome was written by the task
     elif job.status in (Status.QUEUED, Status.NEW):
-        await deps.records.update(job.key, status="queued", **settled)
+        done = await records.update_live(job.key, status="queued", **settled)
     elif job.status == Status.FAILED:
         log.error("unexpected job failure", job_id=job.key, exc_info=exc)
         error = JobTimeout() if isinstance(exc, TimeoutError) else DocparseError()
-        await deps.records.finish(job.key, ttl, status="failed", error_code=error.code, error_message=error.message,
-                                  **settled)  # fmt: skip
+        done = await records.finish(job.key, ttl, status="failed", error_code=error.code, error_message=error.message,
+                                    **settled)  # fmt: skip
     elif job.status == Status.ABORTED:
-        record = await deps.records.get(job.key)
+        record = await records.get(job.key)
         fresh = await job.get_queue().job(job.key)
         if (record is not None and record.cancel_requested) or _aborted_by_operator(fresh):
             cancelled = JobCancelled()
-            await deps.records.finish(job.key, ttl, status="cancelled", error_code=cancelled.code,
-                                      error_message=cancelled.message, **settled)  # fmt: skip
+            done = await records.finish(job.key, ttl, status="cancelled", error_code=cancelled.code,
+                                        error_message=cancelled.message, **settled)  # fmt: skip
         else:
             # Aborted by SAQ's sweep: it re-queues the job, or finishes it as given up, and the public status
             # follows SAQ's job until our next run writes again. Nothing final to write here.
-            await deps.records.update(job.key, status="queued", **settled)
+            done = await records.update_live(job.key, status="queued", **settled)
     else:
-        await deps.records.update(job.key, **settled)
+        done = False
+    if not done:
+        await records.update(job.key, **settled)
