@@ -85,8 +85,10 @@ def test_an_operator_opens_the_monitor_with_the_key_once(browser: Browser, stack
         page.goto(f"/monitor?api_key={OPERATOR_KEY}")
         expect(page).to_have_url(f"{keyed_api}/monitor/")  # the key is out of the address bar and the history
         expect(page.get_by_role("heading", name="Queues")).to_be_visible(timeout=5_000)
-        row = page.get_by_role("table").get_by_role("row").filter(
-            has=page.get_by_role("cell", name=stack.queue_name, exact=True)
+        row = (
+            page.get_by_role("table")
+            .get_by_role("row")
+            .filter(has=page.get_by_role("cell", name=stack.queue_name, exact=True))
         )
         expect(row).to_have_count(1)
         row.get_by_role("link", name=stack.queue_name).click()
