@@ -99,6 +99,12 @@ class PageTimeout(DocparseError):
     default_message = "A page took too long to parse and was stopped."
 
 
+class MemoryLimit(DocparseError):
+    code = "memory_limit"
+    status_code = 422
+    default_message = "The document needed more memory than this server allows; it may be a decompression bomb."
+
+
 class JobTimeout(DocparseError):
     code = "timeout"
     status_code = 422

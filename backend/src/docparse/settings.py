@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     progress_interval: float = Field(0.25, ge=0, description="minimum seconds between progress writes")
     child_max_jobs: int = Field(200, ge=1, description="jobs a parse process handles before it is replaced")
     child_max_rss_mb: int = Field(512, ge=0, description="a parse process above this RSS is replaced (0: never)")
+    child_memory_mb: int = Field(
+        1024, ge=0, description="memory a parse process may take beyond its own import, enforced (0: no ceiling)"
+    )
 
     frontend_dir: Path = Field(
         Path(__file__).resolve().parents[3] / "frontend" / "dist",

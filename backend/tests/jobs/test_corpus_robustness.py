@@ -12,6 +12,7 @@ import pytest
 from docparse.errors import DocparseError
 from docparse.filetypes import detect_type
 from docparse.jobs.runner import ChildPool, Opened, PageDone, PageFailed, ParseRequest, Waiting
+from docparse.settings import Settings
 from docparse.storage import LocalStorage
 from tests.corpus import CORPUS_DIR, MISSING_REASON, load_manifest
 
@@ -24,7 +25,8 @@ PAGE_TIMEOUT = 20.0  # generous: the corpus notes some pages take seconds
 
 @pytest.fixture(scope="module")
 async def pool() -> AsyncIterator[ChildPool]:
-    p = ChildPool(size=1, max_jobs=100)
+    # Under the default memory ceiling: no real file may need more than it allows.
+    p = ChildPool(size=1, max_jobs=100, memory_mb=Settings.model_fields["child_memory_mb"].default)
     await p.start()
     yield p
     await p.close()

@@ -15,6 +15,7 @@ from docparse.jobs.worker import build_worker
 from docparse.settings import Settings
 from tests.conftest import WorkerProcess, make_settings, purge_queue, wait_for_status
 from tests.documents import make_corrupt_pdf, make_epub, make_pdf, make_png, page_words
+from tests.jobs.bombs import zip_bomb_cbz
 from tests.jobs.test_runner import MISBEHAVING
 
 
@@ -165,6 +166,27 @@ async def test_hanging_page_is_killed_and_the_worker_takes_the_next_job(
             only = await upload(client, make_pdf(tmp_path / "only.pdf", pages=2), pages="2")
             failed = await wait_for_status(client, only, {"completed", "failed"}, timeout=30)
             assert failed["status"] == "failed" and failed["error"]["code"] == "page_timeout", failed
+    finally:
+        await worker.stop()
+        run.cancel()
+        await worker.queue.disconnect()
+        purge_queue(settings)
+
+
+async def test_a_decompression_bomb_fails_typed_and_the_worker_goes_on(tmp_path: Path) -> None:
+    """A 0.6 MB comic book whose one picture inflates to 600 MB, under a 256 MiB ceiling for parse processes:
+    the job fails with memory_limit and a message a person understands, and the worker parses the next file."""
+    settings = make_settings(tmp_path, child_memory_mb=256)
+    worker: Worker = build_worker(settings)
+    run = asyncio.create_task(worker.start())
+    try:
+        async with AsyncTestClient(app=create_app(settings)) as client:
+            bomb = await upload(client, zip_bomb_cbz(tmp_path / "comic.cbz", 600))
+            failed = await wait_for_status(client, bomb, {"completed", "failed"}, timeout=60)
+            assert failed["status"] == "failed" and failed["error"]["code"] == "memory_limit", failed
+            assert "needed more memory than this server allows" in failed["error"]["message"]
+            after = await wait_for_status(client, await upload(client, make_pdf(tmp_path / "ok.pdf")), {"completed"})
+            assert after["pages_done"] == 3
     finally:
         await worker.stop()
         run.cancel()

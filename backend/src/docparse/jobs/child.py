@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import signal
 import sys
 from pathlib import Path
@@ -15,7 +16,8 @@ from typing import IO, Any
 
 import msgspec
 
-from docparse.errors import DocparseError, TooManyPages
+from docparse.errors import DocparseError, MemoryLimit, TooManyPages
+from docparse.jobs.runner import MEMORY_ENV, MEMORY_EXIT
 from docparse.storage import LocalStorage
 
 _encode = msgspec.json.Encoder().encode
@@ -48,10 +50,30 @@ def _scrub(value: Any) -> Any:
     return value
 
 
-def _error_event(exc: BaseException) -> dict[str, Any]:
+# MuPDF's words when an allocation fails (it throws, or on some pages only warns and leaves the page blank).
+_ALLOC_FAILED = re.compile(r"\b(?:malloc|calloc|realloc) \(.*\) failed|out of memory")
+_spent = False  # an allocation failed here: the parent replaces this process after the request
+
+
+def _out_of_memory(exc: BaseException | None = None, warnings: list[str] | None = None) -> bool:
+    """Whether `exc` (or one of `warnings`) says memory ran out, and if so mark this process spent."""
+    global _spent
+    texts = [*(warnings or []), *([str(exc)] if exc is not None else [])]
+    hit = isinstance(exc, MemoryError) or any(_ALLOC_FAILED.search(t) for t in texts)
+    _spent = _spent or hit
+    return hit
+
+
+def _error_event(exc: BaseException, what: str = "The document") -> dict[str, Any]:
+    if _out_of_memory(exc):
+        return {"ev": "error", "code": MemoryLimit.code, "message": _memory_message(what)}
     if isinstance(exc, DocparseError):
         return {"ev": "error", "code": exc.code, "message": exc.message}
     return {"ev": "error", "code": "corrupt", "message": f"The file could not be read: {exc}".strip()}
+
+
+def _memory_message(what: str) -> str:
+    return f"{what} needed more memory than this server allows; the file may be a decompression bomb."
 
 
 _stop_requested = False
@@ -76,7 +98,7 @@ def handle(channel: IO[bytes], request: dict[str, Any]) -> None:
     try:
         doc = parsing.open_document(request["path"], request["file_type"], request.get("password"))
     except Exception as exc:  # every failure to open is reported, typed; the process lives on
-        _send(channel, _error_event(exc))
+        _send(channel, {**_error_event(exc, "Opening the document"), "spent": _spent})
         return
     try:
         indices = request.get("indices")
@@ -103,8 +125,10 @@ def handle(channel: IO[bytes], request: dict[str, Any]) -> None:
                 continue
             try:
                 page = parsing.parse_page(doc, index, options)
+                if _out_of_memory(warnings=page.warnings):  # MuPDF left (part of) the page blank instead
+                    raise MemoryError
             except Exception as exc:  # one bad page does not sink the document
-                event = _error_event(exc)
+                event = _error_event(exc, f"Page {number}")
                 _send(
                     channel, {"ev": "page_error", "number": number, "code": event["code"], "message": event["message"]}
                 )
@@ -113,9 +137,9 @@ def handle(channel: IO[bytes], request: dict[str, Any]) -> None:
             _send(channel, {"ev": "page", "number": number})
             if _stop_requested:
                 sys.exit(0)
-        _send(channel, {"ev": "done", "rss_mb": _rss_mb()})
+        _send(channel, {"ev": "done", "rss_mb": _rss_mb(), "spent": _spent})
     except Exception as exc:
-        _send(channel, _error_event(exc))
+        _send(channel, {**_error_event(exc), "spent": _spent})
     finally:
         doc.close()
 
@@ -128,14 +152,15 @@ def render(channel: IO[bytes], request: dict[str, Any]) -> None:
     try:
         doc = parsing.open_document(request["path"], request["file_type"], request.get("password"))
         try:
-            data = render_page(doc, request["number"] - 1, request["width"])
+            limits = {k: request[k] for k in ("max_pixels", "max_image_pixels") if k in request}
+            data = render_page(doc, request["number"] - 1, request["width"], **limits)
         finally:
             doc.close()
         LocalStorage(request["storage_root"]).write_atomic(Path(request["out"]), data)
     except Exception as exc:
-        _send(channel, _error_event(exc))
+        _send(channel, {**_error_event(exc, f"Page {request['number']}"), "spent": _spent})
         return
-    _send(channel, {"ev": "rendered"})
+    _send(channel, {"ev": "rendered", "spent": _spent})
 
 
 def _release_memory() -> None:
@@ -150,6 +175,21 @@ def _release_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc
         pass
+
+
+def _limit_memory() -> None:
+    """Cap this process's address space at what the import left it plus DOCPARSE_CHILD_MEMORY_MB, so a
+    decompression bomb fails an allocation (reported as memory_limit) instead of taking the machine's memory.
+    The kernel enforces it while the page runs; the baseline is measured because PyMuPDF's import alone
+    reserves ~190 MB of address space."""
+    extra_mb = int(os.environ.get(MEMORY_ENV) or 0)
+    if extra_mb <= 0:
+        return
+    with open("/proc/self/status") as f:
+        baseline = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    ceiling = baseline + extra_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (ceiling if hard == resource.RLIM_INFINITY else min(ceiling, hard), hard))
 
 
 def _rss_mb() -> int:
@@ -168,12 +208,16 @@ def main() -> None:
     sys.stdout = sys.stderr
     import docparse.parsing  # noqa: F401  (the slow import happens once, before "ready")
 
+    _limit_memory()
     _send(channel, {"ev": "ready", "pid": os.getpid()})
     decode = msgspec.json.Decoder().decode
     for line in sys.stdin.buffer:
         if line.strip():
             request = decode(line)
-            (render if request.get("op") == "render" else handle)(channel, request)
+            try:
+                (render if request.get("op") == "render" else handle)(channel, request)
+            except MemoryError:  # where it could not even be reported: the exit code says it
+                os._exit(MEMORY_EXIT)
             _release_memory()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -13,11 +14,13 @@ from typing import Any
 import msgspec
 import structlog
 
-from docparse.errors import Corrupt, DocparseError, JobTimeout, PageTimeout, error_for_code
+from docparse.errors import Corrupt, DocparseError, JobTimeout, MemoryLimit, PageTimeout, error_for_code
 
 log = structlog.get_logger(__name__)
 
 CHILD_COMMAND = (sys.executable, "-m", "docparse.jobs.child")
+MEMORY_ENV = "DOCPARSE_CHILD_MEMORY_MB"  # how the pool tells a parse process its memory ceiling
+MEMORY_EXIT = 75  # a parse process that ran out of memory where it could not report it exits with this code
 STOP_GRACE = 5.0  # seconds a stopped parse may take to finish its page
 _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
@@ -71,24 +74,44 @@ class ParseRequest:
 class ChildDied(Exception):
     """The child process ended or stopped answering."""
 
+    def __init__(self, message: str, returncode: int | None = None) -> None:
+        super().__init__(message)
+        self.returncode = returncode
+
+    @property
+    def out_of_memory(self) -> bool:
+        return self.returncode == MEMORY_EXIT
+
 
 class ParseChild:
     """One warm parse process. Killed, not asked, when it must stop."""
 
-    def __init__(self, command: Sequence[str] = CHILD_COMMAND) -> None:
+    def __init__(self, command: Sequence[str] = CHILD_COMMAND, *, memory_mb: int = 0) -> None:
         self.command = command
+        self.memory_mb = memory_mb  # address space it may use beyond what its import took (0: no ceiling)
         self.process: asyncio.subprocess.Process | None = None
         self.jobs_done = 0
         self.rss_mb = 0  # as the process last reported it
+        self.spent = False  # it ran out of memory: replace it rather than trust its heap again
         self.last_event = 0.0  # monotonic time of the last request or answer: the page timer runs from it
 
     async def start(self) -> None:
+        # If this is cancelled while the process is being created, asyncio kills the process itself.
         self.process = await asyncio.create_subprocess_exec(
-            *self.command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+            *self.command,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env={**os.environ, MEMORY_ENV: str(self.memory_mb)},
         )
-        ready = await self.read(timeout=120)
-        if ready.get("ev") != "ready":
-            raise ChildDied(f"parse process said {ready!r} instead of ready")
+        try:
+            ready = await self.read(timeout=120)
+            if ready.get("ev") != "ready":
+                raise ChildDied(f"parse process said {ready!r} instead of ready")
+        except BaseException:
+            # Cancelled (a job cancelled the moment it started) or failed while the process imports: nobody
+            # else holds it, so it goes now, or it would live on (~150 MB) until the worker exits.
+            await self.kill()
+            raise
 
     @property
     def alive(self) -> bool:
@@ -104,7 +127,8 @@ class ParseChild:
         assert self.process and self.process.stdout
         line = await asyncio.wait_for(self.process.stdout.readline(), timeout)
         if not line:
-            raise ChildDied(f"parse process exited with {await self.process.wait()}")
+            code = await self.process.wait()
+            raise ChildDied(f"parse process exited with {code}", code)
         self.last_event = time.monotonic()
         return _decode(line)
 
@@ -121,80 +145,105 @@ class ParseChild:
     async def kill(self) -> None:
         if self.process and self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
-                self.process.kill()
+                self.process.kill()  # at once, before any await: a second cancel cannot keep it alive
             await self.process.wait()
 
 
 class ChildPool:
     """Warm parse processes: PyMuPDF's import costs ~1 s, so a process serves many jobs. At most `size` run at
-    once; `acquire` waits for one when all are busy."""
+    once; `acquire` waits for one when all are busy. A process that goes (worn, dead, killed) is replaced in the
+    background, so the pool keeps `size` processes warm and never more once they settle."""
 
     def __init__(
-        self, size: int, max_jobs: int, command: Sequence[str] = CHILD_COMMAND, *, max_rss_mb: int = 0
+        self,
+        size: int,
+        max_jobs: int,
+        command: Sequence[str] = CHILD_COMMAND,
+        *,
+        max_rss_mb: int = 0,
+        memory_mb: int = 0,
     ) -> None:
         self.size = size
         self.max_jobs = max_jobs
         self.max_rss_mb = max_rss_mb  # 0: no limit
+        self.memory_mb = memory_mb  # each process's memory ceiling above its import (0: none)
         self.command = command
         self._spares: set[asyncio.Task[None]] = set()
         self._idle: list[ParseChild] = []
+        self._busy = 0  # processes handed out by acquire() and not yet released
         self._slots = asyncio.Semaphore(size)
+        self._closed = False
 
     async def start(self) -> None:
         """Warm the pool. A process that fails to start (killed, out of memory) is not fatal: acquire() starts
         one when a job needs it."""
-        children = [ParseChild(self.command) for _ in range(self.size)]
-        results = await asyncio.gather(*(c.start() for c in children), return_exceptions=True)
-        for child, result in zip(children, results, strict=True):
-            if isinstance(result, BaseException):
-                log.warning("parse process did not start", error=str(result))
-                await child.kill()
-            else:
-                self._idle.append(child)
+        self._top_up()
+        await asyncio.gather(*self._spares, return_exceptions=True)
 
     async def acquire(self) -> ParseChild:
         await self._slots.acquire()
         try:
+            child = await self._idle_or_new()
+        except BaseException:
+            self._slots.release()
+            self._top_up()
+            raise
+        self._busy += 1
+        return child
+
+    async def _idle_or_new(self) -> ParseChild:
+        while True:
             while self._idle:
                 child = self._idle.pop()
                 if child.alive:
                     return child
-            child = ParseChild(self.command)
-            await child.start()
-            return child
-        except BaseException:
-            self._slots.release()
-            raise
+            if not self._spares:
+                break
+            # A replacement is on its way: waiting for it beats starting a second one beside it.
+            await asyncio.wait(set(self._spares), return_when=asyncio.FIRST_COMPLETED)
+        child = ParseChild(self.command, memory_mb=self.memory_mb)
+        await child.start()  # kills its process itself if this is cancelled half-way
+        return child
 
     async def release(self, child: ParseChild) -> None:
-        """Give a child back; a dead, worn or surplus one is killed instead, and a worn one replaced in the
-        background, so the next job does not wait a second for PyMuPDF to load."""
+        """Give a child back; a dead, worn or surplus one is killed instead and replaced in the background, so
+        the next job does not wait a second for PyMuPDF to load."""
+        self._busy -= 1
         try:
-            worn = child.jobs_done >= self.max_jobs or (self.max_rss_mb and child.rss_mb > self.max_rss_mb)
-            if child.alive and not worn and len(self._idle) < self.size:
+            worn = (
+                child.spent or child.jobs_done >= self.max_jobs or (self.max_rss_mb and child.rss_mb > self.max_rss_mb)
+            )
+            if child.alive and not worn and not self._closed and len(self._idle) < self.size:
                 self._idle.append(child)
             else:
                 await child.kill()
-                if worn:
-                    spare = asyncio.create_task(self._start_spare())
-                    self._spares.add(spare)
-                    spare.add_done_callback(self._spares.discard)
         finally:
             self._slots.release()
+            self._top_up()
+
+    def _top_up(self) -> None:
+        """Start processes in the background until idle + busy + starting ones make `size`."""
+        if self._closed:
+            return
+        for _ in range(self.size - len(self._idle) - self._busy - len(self._spares)):
+            spare = asyncio.create_task(self._start_spare())
+            self._spares.add(spare)
+            spare.add_done_callback(self._spares.discard)
 
     async def _start_spare(self) -> None:
-        child = ParseChild(self.command)
+        child = ParseChild(self.command, memory_mb=self.memory_mb)
         try:
-            await child.start()
-        except Exception:  # acquire() will start one itself
-            await child.kill()
+            await child.start()  # kills its process itself if it fails or is cancelled
+        except Exception as exc:  # acquire() will start one itself
+            log.warning("parse process did not start", error=str(exc) or type(exc).__name__)
             return
-        if len(self._idle) < self.size:
+        if not self._closed and len(self._idle) + self._busy < self.size:
             self._idle.append(child)
         else:
             await child.kill()
 
     async def close(self) -> None:
+        self._closed = True  # processes released from now on are killed, and none are started
         for spare in list(self._spares):
             spare.cancel()
         await asyncio.gather(*self._spares, return_exceptions=True)
@@ -207,9 +256,15 @@ class ChildPool:
         try:
             await child.send({**request, "op": "render"})
             event = await child.read(timeout=timeout)
-        except (TimeoutError, ChildDied):
+            child.spent = bool(event.get("spent"))
+        except (TimeoutError, ChildDied) as exc:
             await child.kill()
+            if isinstance(exc, ChildDied) and exc.out_of_memory:
+                raise MemoryLimit(f"Rendering page {request['number']} {_NEEDED_MORE_MEMORY}") from None
             raise PageTimeout(f"Rendering page {request['number']} took longer than {timeout:g} s.") from None
+        except BaseException:
+            await child.kill()  # cancelled mid-render: its answer would reach the next caller instead
+            raise
         finally:
             await self.release(child)
         if event["ev"] == "error":
@@ -222,6 +277,7 @@ class ChildPool:
         child: ParseChild | None = await self.acquire()
         remaining: list[int] | None = None  # 0-based indices still to parse, once known
         retried: set[int | None] = set()  # pages (None: the opening) already given a second process
+        answered = False  # the process said "done" or "error": it is free for another request
         try:
             await child.send(request.message(None))
             while True:
@@ -231,7 +287,7 @@ class ChildPool:
                     if remaining is not None and not remaining:
                         return  # every page was reported; it died on its way out
                     current = remaining[0] if remaining else None  # None: while opening the document
-                    if isinstance(exc, ChildDied) and current not in retried:
+                    if isinstance(exc, ChildDied) and not exc.out_of_memory and current not in retried:
                         # Killed from outside (the OOM killer, an operator) or crashed: one more try in a fresh
                         # process tells a poison page from bad luck.
                         retried.add(current)
@@ -262,25 +318,31 @@ class ChildPool:
                 elif kind == "page_error":
                     remaining.pop(0)  # type: ignore[union-attr]
                     yield PageFailed(event["number"], event["code"], event["message"])
-                elif kind == "done":
+                elif kind in ("done", "error"):
+                    answered = True
                     child.jobs_done += 1
                     child.rss_mb = event.get("rss_mb", 0)
+                    child.spent = bool(event.get("spent"))
+                    if kind == "error":
+                        raise error_for_code(event["code"], event["message"])
                     return
-                elif kind == "error":
-                    child.jobs_done += 1
-                    raise error_for_code(event["code"], event["message"])
         finally:
             if child is not None:
                 # Shielded: a second cancel must not skip the release, or the pool's slot would be lost and the
                 # next job would wait for a process forever.
                 await asyncio.shield(
-                    self._let_go(child, mid_parse=bool(remaining), grace=min(page_timeout, STOP_GRACE))
-                )
+                    self._let_go(child, busy=not answered, mid_parse=bool(remaining),
+                                 grace=min(page_timeout, STOP_GRACE))
+                )  # fmt: skip
 
-    async def _let_go(self, child: ParseChild, *, mid_parse: bool, grace: float) -> None:
+    async def _let_go(self, child: ParseChild, *, busy: bool, mid_parse: bool, grace: float) -> None:
+        """Release `child`. One still busy with the request (cancelled or stopped before its answer) must not
+        serve another: what it says next would be read as the next job's answer."""
         try:
-            if mid_parse:  # cancelled or stopped mid-parse: the page under way may finish, then the process goes
+            if busy and mid_parse:  # the page under way may finish, then the process goes
                 await child.stop(grace)
+            elif busy:  # still opening the document, or only its "done" is missing: nothing to wait for
+                await child.kill()
         finally:
             await self.release(child)
 
@@ -300,13 +362,20 @@ class ChildPool:
         return event
 
 
+_NEEDED_MORE_MEMORY = "needed more memory than this server allows; the file may be a decompression bomb."
+
+
 def _open_failure(exc: Exception, page_timeout: float) -> DocparseError:
     if isinstance(exc, TimeoutError):
         return JobTimeout(f"Opening the document took longer than {page_timeout:g} s; it was stopped.")
+    if isinstance(exc, ChildDied) and exc.out_of_memory:
+        return MemoryLimit(f"Opening the document {_NEEDED_MORE_MEMORY}")
     return Corrupt("The parser crashed while opening the file; it is probably damaged.")
 
 
 def _page_failure(number: int, exc: Exception, page_timeout: float) -> PageFailed:
     if isinstance(exc, TimeoutError):
         return PageFailed(number, "page_timeout", f"Page {number} took longer than {page_timeout:g} s and was stopped.")
+    if isinstance(exc, ChildDied) and exc.out_of_memory:
+        return PageFailed(number, MemoryLimit.code, f"Page {number} {_NEEDED_MORE_MEMORY}")
     return PageFailed(number, "corrupt", f"The parser crashed on page {number}; the page is probably damaged.")

@@ -26,7 +26,11 @@ def build_worker(settings: Settings, *, child_command: Sequence[str] = CHILD_COM
     queue = create_queue(settings)
     storage = LocalStorage(settings.storage_dir)
     pool = ChildPool(
-        settings.worker_concurrency, settings.child_max_jobs, child_command, max_rss_mb=settings.child_max_rss_mb
+        settings.worker_concurrency,
+        settings.child_max_jobs,
+        child_command,
+        max_rss_mb=settings.child_max_rss_mb,
+        memory_mb=settings.child_memory_mb,
     )
 
     async def startup(ctx: dict[str, Any]) -> None:
