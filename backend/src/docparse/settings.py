@@ -45,6 +45,16 @@ class Settings(BaseSettings):
         1024, ge=0, description="memory a parse process may take beyond its own import, enforced (0: no ceiling)"
     )
 
+    # --- page pictures (drawn by the API's own render processes) ---
+    render_processes: int = Field(2, ge=1, description="processes drawing page pictures, per API process")
+    render_timeout: float = Field(10.0, gt=0, description="seconds one page picture may take before it is stopped")
+    render_max_pixels: int = Field(
+        16_000_000, ge=10_000, description="pixels (width x height) of a page picture at most; keeps the aspect"
+    )
+    render_max_image_pixels: int = Field(
+        50_000_000, ge=0, description="no picture of a page holding a bigger raster image, outside PDF (0: no bound)"
+    )
+
     frontend_dir: Path = Field(
         Path(__file__).resolve().parents[3] / "frontend" / "dist",
         description="the built web UI served at /; not served when the folder is missing",

@@ -260,10 +260,14 @@ class JobController(Controller):
         owner: str,
         width: Annotated[int, QueryParameter(ge=1, le=10_000)] = 800,
     ) -> Response[bytes]:
-        """Rendered once per width (rounded up to a multiple of 100, at most 3000 px) and cached with the
-        results. Box coordinates scale by (picture width / page width)."""
-        path = await jobs.page_image(str(job_id), number, width, owner)
-        return Response(path.read_bytes(), media_type="image/png", headers={"Cache-Control": "private, max-age=86400"})
+        """Rendered once per width (rounded up to a multiple of 100, at most 3000 px; narrower for a page so
+        tall that the picture would pass DOCPARSE_RENDER_MAX_PIXELS) and cached with the results. The
+        X-Image-Width and X-Image-Height headers give its size; box coordinates scale by (picture width / page
+        width)."""
+        data = (await jobs.page_image(str(job_id), number, width, owner)).read_bytes()
+        # a PNG starts with its IHDR chunk: width and height at bytes 16-24, big-endian
+        size = {"X-Image-Width": str(int.from_bytes(data[16:20])), "X-Image-Height": str(int.from_bytes(data[20:24]))}
+        return Response(data, media_type="image/png", headers={"Cache-Control": "private, max-age=86400", **size})
 
 
 def _json_result(jobs: JobService, job_id: str, pages: str | None, failed: list[dict]) -> Iterator[bytes]:

@@ -17,9 +17,9 @@ from saq.queue.redis import RedisQueue
 
 from docparse.errors import JobCancelled, JobConflict, JobNotFound, JobNotReady, WorkerLost
 from docparse.jobs.metrics import count_upload
+from docparse.jobs.pictures import RenderPool
 from docparse.jobs.queue import enqueue_parse
 from docparse.jobs.records import JobRecord, RecordStore, history_cursor, record_from_hash
-from docparse.jobs.runner import ChildPool
 from docparse.jobs.status import TERMINAL_STATES, JobState, JobStatus, build_status, now_ms
 from docparse.pageranges import parse_page_ranges
 from docparse.settings import Settings
@@ -45,7 +45,7 @@ class JobService:
         self.settings = settings
         self.storage = storage
         self.records = RecordStore(queue.redis, settings.queue_name)
-        self._render_pool: ChildPool | None = None  # started on the first picture asked for
+        self._render_pool: RenderPool | None = None  # started on the first picture asked for
 
     async def close(self) -> None:
         if self._render_pool is not None:
@@ -334,26 +334,34 @@ class JobService:
                 yield number, data
 
     async def page_image(self, job_id: str, number: int, width: int, owner: str | None = None) -> Path:
-        """A PNG of page `number`, `width` pixels wide (rounded up to a multiple of 100, at most 3000), rendered
-        once in a separate process (this process never loads PyMuPDF) and then served from storage."""
+        """A PNG of page `number`, `width` pixels wide (rounded up to a multiple of 100, at most 3000; narrower
+        where width x height would pass DOCPARSE_RENDER_MAX_PIXELS), rendered once in a render process (this
+        process never loads PyMuPDF) and then served from storage."""
         width = min(3000, max(100, -(-width // 100) * 100))
         record = await self.records.get(job_id)
         if record is None or (owner is not None and record.owner != owner):
             raise JobNotFound()
+        out = self.storage.image_path(job_id, number, width)
+        if out.exists():  # only pages that exist were ever drawn
+            return out
         document = msgspec.json.decode(self.document_json(job_id))
         if not 1 <= number <= document["page_count"]:
             raise JobNotFound(f"The document has no page {number}; it has {document['page_count']}.")
-        out = self.storage.image_path(job_id, number, width)
-        if not out.exists():
-            if self._render_pool is None:
-                self._render_pool = ChildPool(size=1, max_jobs=self.settings.child_max_jobs)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            await self._render_pool.render(
-                {"path": str(self.storage.source_path(job_id)), "file_type": record.file_type,
-                 "password": await self.records.password(job_id), "number": number, "width": width,
-                 "out": str(out), "storage_root": str(self.storage.root)},
-                timeout=self.settings.page_timeout,
-            )  # fmt: skip
+        if self._render_pool is None:
+            self._render_pool = RenderPool(
+                self.settings.render_processes,
+                timeout=self.settings.render_timeout,
+                max_jobs=self.settings.child_max_jobs,
+                memory_mb=self.settings.child_memory_mb,
+            )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        await self._render_pool.render(
+            {"path": str(self.storage.source_path(job_id)), "file_type": record.file_type,
+             "password": await self.records.password(job_id), "number": number, "width": width,
+             "max_pixels": self.settings.render_max_pixels,
+             "max_image_pixels": self.settings.render_max_image_pixels,
+             "out": str(out), "storage_root": str(self.storage.root)}
+        )  # fmt: skip
         return out
 
     async def failed_pages_json(self, job_id: str) -> list[dict[str, Any]]:
