@@ -12,13 +12,23 @@ uv := if `command -v uv || true` == "" { "python3 -m uv" } else { "uv" }
 default:
     @just --list
 
-# Install what is missing: uv, the backend's locked dependencies, the front end's packages
+# Install what is missing: uv, the backend's locked dependencies, Tesseract's traineddata, the front end's packages
 setup:
     #!/usr/bin/env bash
     set -euo pipefail
     if ! command -v uv >/dev/null && ! python3 -m uv --version >/dev/null 2>&1; then
         echo "installing uv with pip" >&2
         python3 -m pip install --quiet uv
+    fi
+    # OCR: the engine comes with the tesserocr wheel, the Korean, English and orientation models from the system
+    ocr_packages="tesseract-ocr-kor tesseract-ocr-eng tesseract-ocr-osd"
+    if [ -z "${TESSDATA_PREFIX:-}" ] && ! ls /usr/share/tesseract-ocr/*/tessdata/{kor,eng,osd}.traineddata >/dev/null 2>&1; then
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+            echo "installing Tesseract's traineddata for OCR ($ocr_packages)" >&2
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $ocr_packages
+        else
+            echo "note: OCR needs Tesseract's traineddata; install them with: sudo apt-get install $ocr_packages" >&2
+        fi
     fi
     (cd backend && {{uv}} sync --frozen --quiet)
     if [ -f frontend/package.json ]; then

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 import msgspec
 
 BBox = tuple[float, float, float, float]
 """[x0, y0, x1, y1] in points (1/72 inch) on the page as displayed (rotation applied), origin top left,
 rounded to 2 decimals."""
+
+
+OcrLanguages = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_]{1,32}(\+[A-Za-z0-9_]{1,32}){0,7}$")]
+"""Tesseract language names joined by "+" (they name traineddata files, so nothing path-like is allowed)."""
 
 
 class ParseOptions(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -23,6 +29,12 @@ class ParseOptions(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Image bboxes and pixel sizes, listed by the text pass itself (no measurable cost)."""
     links: bool = True
     """Links with their targets: 0.04-0.08 ms per page on link-rich PDFs (5-10% of the text's cost)."""
+    ocr: Literal["auto", "always", "never"] = "auto"
+    """When to read a page with Tesseract. auto: pages without a usable text layer that images cover (scans,
+    photos, image files); born-digital pages cost nothing extra. always: every page, its text layer replaced
+    (for text layers that are garbage). never: no OCR. An OCR page takes seconds (0.4-1 pages/s)."""
+    ocr_languages: OcrLanguages | None = None
+    """Tesseract languages joined by "+", e.g. "kor+eng"; None: the server's default."""
 
 
 class OutlineEntry(msgspec.Struct):
@@ -113,6 +125,31 @@ class Table(msgspec.Struct):
     """Row by row; None for a cell merged into its neighbour."""
 
 
+class PageOcr(msgspec.Struct):
+    """How a page's text was read by OCR."""
+
+    engine: str
+    """E.g. "tesseract 5.5.4"."""
+    languages: str
+    """E.g. "kor+eng"."""
+    confidence: float | None
+    """Mean word confidence, 0-1, as Tesseract reports it; None when it found no words."""
+    dpi: int
+    """Resolution of the picture Tesseract read."""
+    angle: float
+    """Degrees the page picture was turned anticlockwise to read it: 90, 180, 270 for a sideways or upside-down
+    scan, a few degrees for a skewed one (0: read as displayed)."""
+
+
+class Notice(msgspec.Struct):
+    """Something docparse itself reports about a page, with a stable code (MuPDF's own words are in `warnings`)."""
+
+    code: str
+    """"ocr_unavailable": the page needed OCR but Tesseract or a language's traineddata is not installed.
+    "ocr_failed": Tesseract failed on the page; its text layer (often empty) is kept."""
+    message: str
+
+
 class Page(msgspec.Struct):
     """Everything parsed from one page."""
 
@@ -132,3 +169,7 @@ class Page(msgspec.Struct):
     markdown: str | None
     warnings: list[str]
     """What MuPDF complained about while reading this page; at most 50."""
+    ocr: PageOcr | None = None
+    """Set when the text and text blocks come from OCR rather than the page's text layer."""
+    notices: list[Notice] = []
+    """Typed warnings of docparse's own, e.g. a page that needed OCR where Tesseract is not installed."""

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     max_pages: int = Field(10_000, ge=1)
     job_timeout: int = Field(3600, ge=1, description="seconds one attempt of a job may run")
     page_timeout: float = Field(30.0, gt=0, description="seconds one page may take before it is killed")
+    ocr_page_timeout: float = Field(
+        180.0, gt=0, description="seconds one page read by OCR may take before it is killed (OCR takes 1-16 s a page)"
+    )
     retries: int = Field(3, ge=1, description="attempts per job when a worker dies under it")
     result_ttl: int = Field(7 * 24 * 3600, ge=1, description="seconds finished jobs and their results are kept")
     cleanup_interval: float = Field(60.0, gt=0, description="seconds between retention clean-ups")
@@ -43,6 +46,13 @@ class Settings(BaseSettings):
     child_max_rss_mb: int = Field(512, ge=0, description="a parse process above this RSS is replaced (0: never)")
     child_memory_mb: int = Field(
         1024, ge=0, description="memory a parse process may take beyond its own import, enforced (0: no ceiling)"
+    )
+
+    # --- OCR ---
+    ocr_languages: str = Field(
+        "kor+eng",
+        pattern=r"^[A-Za-z0-9_]{1,32}(\+[A-Za-z0-9_]{1,32}){0,7}$",
+        description="Tesseract languages for uploads that name none, joined by '+'",
     )
 
     # --- page pictures (drawn by the API's own render processes) ---

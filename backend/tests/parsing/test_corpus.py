@@ -14,6 +14,7 @@ import pytest
 
 from docparse.errors import Encrypted, WrongPassword
 from docparse.parsing import ParseOptions, detect_type, document_info, open_document, parse_page
+from docparse.parsing.ocr import available_languages
 from tests.corpus import CORPUS_DIR, MISSING_REASON, load_manifest
 
 ENTRIES: list[dict[str, Any]] = load_manifest()
@@ -24,6 +25,8 @@ pytestmark = pytest.mark.corpus
 
 GROUNDTRUTH = [entry for entry in ENTRIES if entry["set"] == "groundtruth" and entry["expect"] == "ok"]
 LOCKED = [entry for entry in GROUNDTRUTH if entry["needs_pass"]]
+OCR_REFERENCE = re.compile(r"OCR reference text: (\S+)")
+SCANNED = [entry for entry in GROUNDTRUTH if OCR_REFERENCE.search(entry["notes"] or "")]
 
 # Word recall of our text against the reference texts (made by pypdf and docling), measured on this corpus:
 # 1.0 for 11 documents, 0.976-0.997 for 5 (words hyphenated across lines), 0.922 for a table docling read
@@ -57,7 +60,9 @@ def test_groundtruth(entry: dict[str, Any]) -> None:
     doc = open_document(path, entry["format"], entry["user_password"])
     try:
         info = document_info(doc, path=path, file_type=entry["format"])
-        texts = [parse_page(doc, index, ParseOptions()).text for index in range(doc.page_count)]
+        # The text layer against references of the text layer; OCR has its own test below (and costs seconds
+        # a page: the corpus' scanned EPUB alone would take 40 s).
+        texts = [parse_page(doc, index, ParseOptions(ocr="never")).text for index in range(doc.page_count)]
     finally:
         doc.close()
     if entry["pages"] is not None:
@@ -74,6 +79,21 @@ def test_groundtruth(entry: dict[str, Any]) -> None:
         expected = words(MARKUP_COMMENT.sub(" ", reference))
         recall = len(expected & words(ours)) / len(expected)
         assert recall >= (MIN_RECALL_RIGHT_TO_LEFT if RIGHT_TO_LEFT.search(reference) else MIN_RECALL)
+
+
+@pytest.mark.skipif("eng" not in available_languages(), reason="Tesseract with English traineddata is not installed")
+@pytest.mark.parametrize("entry", SCANNED, ids=[entry["path"] for entry in SCANNED])
+def test_scans_are_read(entry: dict[str, Any]) -> None:
+    """Files without a text layer come back with the text of their OCR reference (measured: recall 1.0 and 0.99)."""
+    doc = open_document(corpus_path(entry), entry["format"], None)
+    try:
+        pages = [parse_page(doc, index, ParseOptions()) for index in range(doc.page_count)]
+    finally:
+        doc.close()
+    assert all(page.ocr is not None for page in pages)
+    reference = (CORPUS_DIR / OCR_REFERENCE.search(entry["notes"])[1]).read_text(encoding="utf-8")  # type: ignore[index]
+    expected = words(reference)
+    assert len(expected & words("".join(page.text for page in pages))) / len(expected) >= 0.95
 
 
 @pytest.mark.parametrize("entry", LOCKED, ids=[entry["path"] for entry in LOCKED])

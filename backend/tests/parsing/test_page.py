@@ -169,7 +169,7 @@ def test_encodes_to_json(pdf: pymupdf.Document) -> None:
     data = msgspec.json.decode(msgspec.json.encode(page))
     assert set(data) == {
         "number", "width", "height", "rotation", "text", "char_count", "blocks",
-        "links", "images", "tables", "markdown", "warnings",
+        "links", "images", "tables", "markdown", "warnings", "ocr", "notices",
     }  # fmt: skip
     assert set(data["images"][0]) == {"bbox", "width", "height", "colorspace", "xref"}
     assert msgspec.json.decode(msgspec.json.encode(page), type=Page) == page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pymupdf
@@ -11,7 +12,8 @@ from pymupdf import mupdf
 from docparse.errors import Corrupt, DocparseError, InvalidRequest
 from docparse.parsing.engine import mupdf_reason, take_warnings
 from docparse.parsing.markdown import page_markdown
-from docparse.results import BBox, Block, Image, Link, Page, ParseOptions, Table
+from docparse.parsing.ocr import DEFAULT_LANGUAGES, OcrResult, OcrUnavailable, engine_version, ocr_page
+from docparse.results import BBox, Block, Image, Link, Notice, Page, PageOcr, ParseOptions, Table
 
 # The flags page.get_text() uses, so that our text is its text. With PRESERVE_IMAGES the same pass also lists the
 # images (bbox and pixel size, without decoding them) at no measurable cost, while page.get_image_info() would run
@@ -22,14 +24,22 @@ _TEXT_AND_IMAGE_FLAGS = pymupdf.TEXTFLAGS_TEXT | pymupdf.TEXT_PRESERVE_IMAGES
 _IMAGE_TEXT = re.compile(r"<image: (.*), width: (\d+), height: (\d+), bpc: \d+>")
 _TEXT_BLOCK, _IMAGE_BLOCK = 0, 1
 _EXPLICIT_PAGE = re.compile(r"#page=(\d+)(?:&|$)")
+# ocr=auto reads a page when its text layer has fewer letters than this and images cover at least this share of
+# it: a scan, a photo, an image file. A scanner's stamp or a page number ("ABC-000123") is no usable text layer.
+_USABLE_TEXT = 20
+_SCANNED_COVERAGE = 0.5
 
 
-def parse_page(doc: pymupdf.Document, index: int, options: ParseOptions) -> Page:
-    """Parse page `index` (zero-based). MuPDF failures become Corrupt, naming the page and what MuPDF said."""
+def parse_page(
+    doc: pymupdf.Document, index: int, options: ParseOptions, *, on_ocr: Callable[[], None] | None = None
+) -> Page:
+    """Parse page `index` (zero-based). MuPDF failures become Corrupt, naming the page and what MuPDF said.
+
+    `on_ocr` is called when the page turns out to need OCR, before Tesseract starts (it takes seconds)."""
     if not 0 <= index < doc.page_count:
         raise InvalidRequest(f"pages: {index + 1} is beyond the document's {doc.page_count} pages.")
     try:
-        return _parse(doc.load_page(index), options)
+        return _parse(doc.load_page(index), options, on_ocr)
     except (DocparseError, MemoryError):
         raise
     except Exception as exc:
@@ -38,8 +48,10 @@ def parse_page(doc: pymupdf.Document, index: int, options: ParseOptions) -> Page
         raise Corrupt(f"Page {index + 1} could not be read: {reason}.") from exc
 
 
-def _parse(page: pymupdf.Page, options: ParseOptions) -> Page:
-    textpage = page.get_textpage(flags=_TEXT_AND_IMAGE_FLAGS if options.images else _TEXT_FLAGS)
+def _parse(page: pymupdf.Page, options: ParseOptions, on_ocr: Callable[[], None] | None = None) -> Page:
+    # ocr=auto looks at the images whether or not they are asked for: it is the same pass.
+    with_images = options.images or options.ocr == "auto"
+    textpage = page.get_textpage(flags=_TEXT_AND_IMAGE_FLAGS if with_images else _TEXT_FLAGS)
     # PyMuPDF gives text and images in the coordinates of the unrotated page, but links and tables in those of
     # the page as displayed (page.rect). Everything here is reported as displayed.
     rotation = page.rotation
@@ -50,20 +62,86 @@ def _parse(page: pymupdf.Page, options: ParseOptions) -> Page:
     blocks, images, text = _blocks(textpage.extractBLOCKS(), to_display)
     tables = _tables(page, textpage) if options.tables else []
     rect = page.rect
+    char_count = len("".join(text.split()))
+    markdown = page_markdown(page, tables) if options.markdown else None
+    ocr: PageOcr | None = None
+    notices: list[Notice] = []
+    if _needs_ocr(options, char_count, images, rect):
+        if on_ocr is not None:
+            on_ocr()
+        try:
+            ocr, read = _ocr(page, options.ocr_languages or DEFAULT_LANGUAGES)
+        except _OcrNotice as notice:
+            notices.append(notice.notice)
+        else:
+            # The picture holds the text layer's few letters too, so the OCR text replaces it.
+            blocks = [block for block in blocks if block.type == "image"] + read
+            text = "".join(f"{block.text}\n" for block in read)
+            char_count = len("".join(text.split()))
+            if options.markdown:
+                markdown = "\n\n".join(block.text or "" for block in read)
+    if not options.images and images:  # listed for ocr=auto only
+        blocks = [block for block in blocks if block.type != "image"]
+        images = []
     return Page(
         number=page.number + 1,
         width=round(rect.width, 2),
         height=round(rect.height, 2),
         rotation=rotation,
         text=text,
-        char_count=len("".join(text.split())),
+        char_count=char_count,
         blocks=blocks,
         links=_links(page) if options.links else [],
         images=images,
         tables=tables,
-        markdown=page_markdown(page, tables) if options.markdown else None,
+        markdown=markdown,
         warnings=take_warnings(),
+        ocr=ocr,
+        notices=notices,
     )
+
+
+def _needs_ocr(options: ParseOptions, char_count: int, images: list[Image], rect: pymupdf.Rect) -> bool:
+    """always: every page; never: none; auto: a page without a usable text layer that images cover."""
+    if options.ocr != "auto":
+        return options.ocr == "always"
+    if char_count >= _USABLE_TEXT or not images:
+        return False
+    page_area = rect.width * rect.height
+    covered = sum(abs(pymupdf.Rect(image.bbox) & rect) for image in images)  # overlaps count twice: rare, harmless
+    return page_area > 0 and covered / page_area >= _SCANNED_COVERAGE
+
+
+class _OcrNotice(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        self.notice = Notice(code=code, message=message)
+
+
+def _ocr(page: pymupdf.Page, languages: str) -> tuple[PageOcr, list[Block]]:
+    """The page read by Tesseract: how, and its paragraphs as text blocks. Raises _OcrNotice when it cannot be."""
+    try:
+        result = ocr_page(page, languages)
+    except OcrUnavailable as exc:
+        raise _OcrNotice("ocr_unavailable", f"This page needs OCR, which this server lacks: {exc}") from exc
+    except MemoryError:
+        raise
+    except Exception as exc:  # Tesseract failing on one page leaves the page as its text layer has it
+        raise _OcrNotice("ocr_failed", f"OCR failed on this page: {exc or type(exc).__name__}.") from exc
+    info = PageOcr(
+        engine=engine_version() or "tesseract",
+        languages=languages,
+        confidence=result.confidence,
+        dpi=result.dpi,
+        angle=result.angle,
+    )
+    return info, _ocr_blocks(result)
+
+
+def _ocr_blocks(result: OcrResult) -> list[Block]:
+    return [
+        Block(type="text", bbox=paragraph.bbox, text="\n".join(line.text for line in paragraph.lines))
+        for paragraph in result.paragraphs
+    ]
 
 
 def _bbox(x0: float, y0: float, x1: float, y1: float, matrix: pymupdf.Matrix | None = None) -> BBox:

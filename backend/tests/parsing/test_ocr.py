@@ -1,0 +1,167 @@
+"""OCR with the real Tesseract: scans, a sideways and a skewed scan and a photo, in English and Korean, each read
+back against the born-digital page it was made from; born-digital pages left alone; a missing Tesseract reported."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import pymupdf
+import pytest
+
+from docparse.parsing import Page, ParseOptions, open_document, parse_page
+from docparse.parsing import ocr as ocr_module
+
+from . import scans
+
+pytestmark = pytest.mark.skipif(
+    not {"kor", "eng"} <= set(ocr_module.available_languages()) or not ocr_module.orientation_available(),
+    reason="Tesseract with Korean, English and orientation traineddata is not installed "
+    "(apt-get install tesseract-ocr-kor tesseract-ocr-eng tesseract-ocr-osd)",
+)
+
+
+@pytest.fixture(scope="module")
+def digital() -> Iterator[pymupdf.Document]:
+    """The born-digital original: three articles in English, three in Korean (Nanum Gothic)."""
+    doc = scans.digital_page()
+    yield doc
+    doc.close()
+
+
+@pytest.fixture(scope="module")
+def reference(digital: pymupdf.Document) -> str:
+    return digital[0].get_text()
+
+
+def parse_first(path: Path, file_type: str, **options: object) -> Page:
+    doc = open_document(path, file_type, None)
+    try:
+        return parse_page(doc, 0, ParseOptions(**options))  # type: ignore[arg-type]
+    finally:
+        doc.close()
+
+
+def assert_read(page: Page, reference: str, minimum: float) -> None:
+    """Both languages came back: English words and Hangul syllables of the original, `minimum` of each."""
+    english = reference[: reference.index("제1조")]
+    assert scans.word_recall(english, page.text) >= minimum, page.text
+    assert scans.hangul_recall(reference, page.text) >= minimum, page.text
+    assert page.ocr is not None and page.ocr.languages == "kor+eng"
+    assert page.ocr.engine.startswith("tesseract")
+    assert page.ocr.confidence is not None and 0.6 < page.ocr.confidence <= 1
+    assert page.char_count == len("".join(page.text.split()))
+    assert page.notices == []
+    text_blocks = [block for block in page.blocks if block.type == "text"]
+    assert "".join(f"{block.text}\n" for block in text_blocks) == page.text
+    for block in text_blocks:  # boxes on the page, as for any page, for the viewer to draw over the picture
+        x0, y0, x1, y1 = block.bbox
+        assert -1 <= x0 < x1 <= page.width + 1 and -1 <= y0 < y1 <= page.height + 1
+
+
+def test_scanned_pdf(tmp_path: Path, digital: pymupdf.Document, reference: str) -> None:
+    path = scans.image_pdf([scans.scan(digital, dpi=200, noise=0.003)], tmp_path / "scan.pdf")
+    page = parse_first(path, "pdf")
+    assert_read(page, reference, 0.92)
+    assert page.ocr is not None and page.ocr.dpi == 200 and page.ocr.angle == 0
+    assert [image.width for image in page.images] == [scans.scan(digital, dpi=200).width]
+    # The paragraphs sit where the original's do: the first starts at the text box's corner (60, 70).
+    first = next(block for block in page.blocks if block.type == "text")
+    assert first.text is not None and first.text.startswith("Article 1.")
+    assert abs(first.bbox[0] - 60) < 6 and abs(first.bbox[1] - 70) < 8
+
+
+def test_sideways_and_skewed_scans(tmp_path: Path, digital: pymupdf.Document, reference: str) -> None:
+    sideways = scans.scan(digital, dpi=200, angle=-90, noise=0.003)  # turned a quarter clockwise
+    skewed = scans.scan(digital, dpi=200, angle=3, noise=0.005)
+    path = scans.image_pdf([sideways, skewed], tmp_path / "turned.pdf")
+    doc = open_document(path, "pdf", None)
+    try:
+        turned, tilted = (parse_page(doc, index, ParseOptions()) for index in range(2))
+    finally:
+        doc.close()
+    assert_read(turned, reference, 0.9)
+    assert turned.ocr is not None and turned.ocr.angle == 90
+    assert turned.width > turned.height  # a landscape page, its lines run down it: boxes taller than wide
+    assert all(b.bbox[3] - b.bbox[1] > b.bbox[2] - b.bbox[0] for b in turned.blocks if b.type == "text")
+    assert_read(tilted, reference, 0.9)
+    assert tilted.ocr is not None and 356 < tilted.ocr.angle < 358.5  # turned back by about 3 degrees
+
+
+def test_photo_of_a_page(tmp_path: Path, digital: pymupdf.Document, reference: str) -> None:
+    """A PNG at 150 dpi, a little askew and noisy: read at 200 dpi, the least Tesseract is given."""
+    path = scans.png(scans.scan(digital, dpi=150, angle=-2, noise=0.01), tmp_path / "photo.png")
+    page = parse_first(path, "png", markdown=True)
+    assert_read(page, reference, 0.88)
+    assert page.ocr is not None and page.ocr.dpi == 200
+    assert page.markdown is not None and "human" in page.markdown and "모든" in page.markdown
+
+
+def test_born_digital_page_is_not_read_again(tmp_path: Path, digital: pymupdf.Document) -> None:
+    path = tmp_path / "digital.pdf"
+    digital.save(path)
+    called: list[bool] = []
+    doc = open_document(path, "pdf", None)
+    try:
+        auto = parse_page(doc, 0, ParseOptions(), on_ocr=lambda: called.append(True))
+        never = parse_page(doc, 0, ParseOptions(ocr="never"))
+    finally:
+        doc.close()
+    assert auto.ocr is None and not called
+    assert auto.text == never.text == digital[0].get_text()
+
+
+def test_ocr_always_reads_a_page_with_a_text_layer(tmp_path: Path) -> None:
+    """always: the text layer is replaced by what Tesseract reads (for text layers that are garbage)."""
+    path = tmp_path / "english.pdf"
+    scans.digital_page(scans.ENGLISH.splitlines()[0]).save(path)
+    called: list[bool] = []
+    doc = open_document(path, "pdf", None)
+    try:
+        page = parse_page(doc, 0, ParseOptions(ocr="always", ocr_languages="eng"), on_ocr=lambda: called.append(True))
+    finally:
+        doc.close()
+    assert called == [True]
+    assert page.ocr is not None and page.ocr.languages == "eng" and page.ocr.dpi == 300
+    assert scans.word_recall(scans.ENGLISH.splitlines()[0], page.text) >= 0.95
+
+
+def test_never_leaves_a_scan_empty_and_says_nothing(tmp_path: Path, digital: pymupdf.Document) -> None:
+    path = scans.image_pdf([scans.scan(digital, dpi=100)], tmp_path / "scan.pdf")
+    page = parse_first(path, "pdf", ocr="never")
+    assert page.text == "" and page.ocr is None and page.notices == []
+    assert [block.type for block in page.blocks] == ["image"]
+
+
+def test_missing_language_is_a_typed_notice(tmp_path: Path, digital: pymupdf.Document) -> None:
+    path = scans.image_pdf([scans.scan(digital, dpi=100)], tmp_path / "scan.pdf")
+    page = parse_first(path, "pdf", ocr_languages="kor+xyz")
+    assert page.ocr is None and page.text == ""
+    assert [notice.code for notice in page.notices] == ["ocr_unavailable"]
+    assert "xyz" in page.notices[0].message
+
+
+def test_missing_tesseract_is_a_typed_notice(
+    tmp_path: Path, digital: pymupdf.Document, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where no traineddata are installed, the page still completes, and says why its text is empty."""
+    monkeypatch.setenv("TESSDATA_PREFIX", str(tmp_path))
+    monkeypatch.setattr(ocr_module, "_TESSDATA_DIRS", ())
+    monkeypatch.setattr(ocr_module, "_engine", None)
+    ocr_module.tessdata_dir.cache_clear()
+    try:
+        assert ocr_module.available_languages() == []
+        path = scans.image_pdf([scans.scan(digital, dpi=100)], tmp_path / "scan.pdf")
+        page = parse_first(path, "pdf")
+    finally:
+        ocr_module.tessdata_dir.cache_clear()
+    assert page.ocr is None and page.text == ""
+    assert [notice.code for notice in page.notices] == ["ocr_unavailable"]
+    assert "traineddata" in page.notices[0].message
+
+
+@pytest.mark.parametrize("languages", ["../etc/passwd", "kor eng", "", "kor+", "a" * 40])
+def test_languages_cannot_name_a_path(languages: str) -> None:
+    with pytest.raises(msgspec.ValidationError):
+        msgspec.convert({"ocr_languages": languages}, ParseOptions)
