@@ -3,6 +3,8 @@ back against the born-digital page it was made from; born-digital pages left alo
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -165,3 +167,28 @@ def test_missing_tesseract_is_a_typed_notice(
 def test_languages_cannot_name_a_path(languages: str) -> None:
     with pytest.raises(msgspec.ValidationError):
         msgspec.convert({"ocr_languages": languages}, ParseOptions)
+
+
+MEMORY_PROBE = """
+import resource, sys
+from docparse.parsing import ParseOptions, open_document, parse_page
+with open("/proc/self/status") as status:
+    size = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
+resource.setrlimit(resource.RLIMIT_AS, (size + 100 * 1024 * 1024, resource.RLIM_INFINITY))
+try:
+    parse_page(open_document(sys.argv[1], "png", None), 0, ParseOptions())
+except Exception as exc:
+    print(type(exc).__name__, exc)
+"""
+
+
+def test_a_page_too_big_to_draw_fails_as_any_page_would(tmp_path: Path) -> None:
+    """MuPDF running out of memory while drawing a page for OCR is the page's failure, which the parse process
+    reports as memory_limit, not an OCR notice on a page that completes empty."""
+    pix = pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(0, 0, 12_000, 12_000), False)  # 144 MB once decoded
+    pix.clear_with(255)
+    path = tmp_path / "huge.png"
+    pix.save(path)
+    del pix
+    run = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(path)], capture_output=True, text=True, timeout=120)
+    assert run.stdout.startswith("Corrupt") and "malloc" in run.stdout, run.stdout + run.stderr

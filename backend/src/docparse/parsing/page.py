@@ -125,7 +125,10 @@ def _ocr(page: pymupdf.Page, languages: str) -> tuple[PageOcr, list[Block]]:
         raise _OcrNotice("ocr_unavailable", f"This page needs OCR, which this server lacks: {exc}") from exc
     except MemoryError:
         raise
-    except Exception as exc:  # Tesseract failing on one page leaves the page as its text layer has it
+    except Exception as exc:
+        if mupdf_reason(exc) is not None:  # MuPDF drawing the page failed (e.g. out of memory): as any page would
+            raise
+        # Tesseract failing on one page leaves the page as its text layer has it
         raise _OcrNotice("ocr_failed", f"OCR failed on this page: {exc or type(exc).__name__}.") from exc
     info = PageOcr(
         engine=engine_version() or "tesseract",
