@@ -91,12 +91,22 @@ def test_sideways_and_skewed_scans(tmp_path: Path, digital: pymupdf.Document, re
     assert tilted.ocr is not None and 356 < tilted.ocr.angle < 358.5  # turned back by about 3 degrees
 
 
-def test_photo_of_a_page(tmp_path: Path, digital: pymupdf.Document, reference: str) -> None:
-    """A PNG at 150 dpi, a little askew and noisy: read at 200 dpi, the least Tesseract is given."""
-    path = scans.png(scans.scan(digital, dpi=150, angle=-2, noise=0.01), tmp_path / "photo.png")
-    page = parse_first(path, "png", markdown=True)
+@pytest.mark.parametrize(
+    ("pixels_per_inch", "declared", "read_at"),
+    [
+        (150, 150, 200),  # a low-resolution scan saved as PNG: enlarged to the 200 dpi Tesseract needs at least
+        (300, 72, 72),  # a photo that says 72 dpi (most do): its own pixels are enough, never enlarged 2.8 times
+    ],
+)
+def test_photo_of_a_page(
+    tmp_path: Path, digital: pymupdf.Document, reference: str, pixels_per_inch: int, declared: int, read_at: int
+) -> None:
+    """A PNG of a page, a little askew and noisy."""
+    pix = scans.scan(digital, dpi=pixels_per_inch, angle=-2, noise=0.01)
+    pix.set_dpi(declared, declared)
+    page = parse_first(scans.png(pix, tmp_path / "photo.png"), "png", markdown=True)
     assert_read(page, reference, 0.88)
-    assert page.ocr is not None and page.ocr.dpi == 200
+    assert page.ocr is not None and page.ocr.dpi == read_at
     assert page.markdown is not None and "human" in page.markdown and "모든" in page.markdown
 
 
