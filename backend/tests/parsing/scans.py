@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import random
 import re
+import struct
+import zlib
 from pathlib import Path
 
 import pymupdf
@@ -94,6 +96,20 @@ def image_pdf(pixmaps: list[pymupdf.Pixmap], path: Path) -> Path:
 
 def png(pix: pymupdf.Pixmap, path: Path) -> Path:
     pix.save(path)
+    return path
+
+
+def huge_png(path: Path, side: int) -> Path:
+    """A black greyscale PNG of side x side pixels in a few hundred KB (decoded: side² bytes and more)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    packer = zlib.compressobj(1)
+    row = bytes(side + 1)  # filter byte + black pixels
+    pixels = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b""))
     return path
 
 

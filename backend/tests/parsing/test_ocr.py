@@ -181,24 +181,36 @@ def test_languages_cannot_name_a_path(languages: str) -> None:
 
 MEMORY_PROBE = """
 import resource, sys
-from docparse.parsing import ParseOptions, open_document, parse_page
+from docparse.parsing import ParseOptions, ocr, open_document, parse_page
+ocr.warm_up()  # as in a parse process that has read a page before
 with open("/proc/self/status") as status:
     size = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
-resource.setrlimit(resource.RLIMIT_AS, (size + 100 * 1024 * 1024, resource.RLIM_INFINITY))
+resource.setrlimit(resource.RLIMIT_AS, (size + int(sys.argv[2]) * 1024 * 1024, resource.RLIM_INFINITY))
 try:
-    parse_page(open_document(sys.argv[1], "png", None), 0, ParseOptions())
+    page = parse_page(open_document(sys.argv[1], "png", None), 0, ParseOptions())
+    print("completed", [(notice.code, notice.message) for notice in page.notices])
 except Exception as exc:
     print(type(exc).__name__, exc)
 """
 
 
+def parse_with_little_memory(path: Path, megabytes: int) -> str:
+    """What parse_page did with a PNG, in a process allowed `megabytes` more than it takes with Tesseract loaded."""
+    command = [sys.executable, "-c", MEMORY_PROBE, str(path), str(megabytes)]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    return run.stdout + run.stderr
+
+
 def test_a_page_too_big_to_draw_fails_as_any_page_would(tmp_path: Path) -> None:
     """MuPDF running out of memory while drawing a page for OCR is the page's failure, which the parse process
     reports as memory_limit, not an OCR notice on a page that completes empty."""
-    pix = pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(0, 0, 12_000, 12_000), False)  # 144 MB once decoded
-    pix.clear_with(255)
-    path = tmp_path / "huge.png"
-    pix.save(path)
-    del pix
-    run = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(path)], capture_output=True, text=True, timeout=120)
-    assert run.stdout.startswith("Corrupt") and "malloc" in run.stdout, run.stdout + run.stderr
+    path = scans.huge_png(tmp_path / "big.png", 6_000)  # 36 MB decoded, within the bound on images drawn
+    outcome = parse_with_little_memory(path, 40)
+    assert outcome.startswith("Corrupt") and "malloc" in outcome, outcome
+
+
+def test_an_image_file_too_big_to_draw_is_not_read(tmp_path: Path) -> None:
+    """Outside PDF MuPDF decodes an image whole to draw it: a 20,000 px square PNG (400 MB decoded) is not drawn
+    for OCR, and the page completes (as its text layer has it) with a notice saying why."""
+    outcome = parse_with_little_memory(scans.huge_png(tmp_path / "huge.png", 20_000), 100)
+    assert outcome.startswith("completed [('ocr_failed',") and "20000 x 20000 px" in outcome, outcome

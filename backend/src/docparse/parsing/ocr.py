@@ -98,7 +98,6 @@ def _tesserocr() -> Any:
     return tesserocr
 
 
-@cache
 def engine_version() -> str | None:
     """'tesseract 5.5.4', or None when tesserocr cannot be imported."""
     try:

@@ -13,6 +13,7 @@ from docparse.errors import Corrupt, DocparseError, InvalidRequest
 from docparse.parsing.engine import mupdf_reason, take_warnings
 from docparse.parsing.markdown import page_markdown
 from docparse.parsing.ocr import DEFAULT_LANGUAGES, OcrResult, OcrUnavailable, engine_version, ocr_page
+from docparse.parsing.render import MAX_IMAGE_PIXELS
 from docparse.results import BBox, Block, Image, Link, Notice, Page, PageOcr, ParseOptions, Table
 
 # The flags page.get_text() uses, so that our text is its text. With PRESERVE_IMAGES the same pass also lists the
@@ -49,8 +50,8 @@ def parse_page(
 
 
 def _parse(page: pymupdf.Page, options: ParseOptions, on_ocr: Callable[[], None] | None = None) -> Page:
-    # ocr=auto looks at the images whether or not they are asked for: it is the same pass.
-    with_images = options.images or options.ocr == "auto"
+    # OCR looks at the images whether or not they are asked for: it is the same pass.
+    with_images = options.images or options.ocr != "never"
     textpage = page.get_textpage(flags=_TEXT_AND_IMAGE_FLAGS if with_images else _TEXT_FLAGS)
     # PyMuPDF gives text and images in the coordinates of the unrotated page, but links and tables in those of
     # the page as displayed (page.rect). Everything here is reported as displayed.
@@ -70,7 +71,7 @@ def _parse(page: pymupdf.Page, options: ParseOptions, on_ocr: Callable[[], None]
         if on_ocr is not None:
             on_ocr()
         try:
-            ocr, read = _ocr(page, options.ocr_languages or DEFAULT_LANGUAGES)
+            ocr, read = _ocr(page, options.ocr_languages or DEFAULT_LANGUAGES, images)
         except _OcrNotice as notice:
             notices.append(notice.notice)
         else:
@@ -117,8 +118,16 @@ class _OcrNotice(Exception):
         self.notice = Notice(code=code, message=message)
 
 
-def _ocr(page: pymupdf.Page, languages: str) -> tuple[PageOcr, list[Block]]:
+def _ocr(page: pymupdf.Page, languages: str, images: list[Image]) -> tuple[PageOcr, list[Block]]:
     """The page read by Tesseract: how, and its paragraphs as text blocks. Raises _OcrNotice when it cannot be."""
+    if not page.parent.is_pdf:  # outside PDF, MuPDF decodes an image whole to draw it at any size
+        for image in images:
+            if (image.width or 0) * (image.height or 0) > MAX_IMAGE_PIXELS:
+                raise _OcrNotice(
+                    "ocr_failed",
+                    f"This page holds a {image.width} x {image.height} px image, too big to draw for OCR "
+                    f"(at most {MAX_IMAGE_PIXELS / 1e6:g} megapixels).",
+                )
     try:
         result = ocr_page(page, languages)
     except OcrUnavailable as exc:
