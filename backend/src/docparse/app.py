@@ -27,7 +27,7 @@ from docparse.api.auth import (
 from docparse.api.controllers import HealthController, JobController, JobListController, UploadController
 from docparse.api.metrics import MetricsController
 from docparse.api.problems import EXCEPTION_HANDLERS
-from docparse.jobs.queue import create_queue
+from docparse.jobs.queue import ApiQueue
 from docparse.jobs.service import JobService
 from docparse.logs import configure_logging
 from docparse.settings import Settings, get_settings
@@ -52,7 +52,7 @@ def monitor_slash(app: ASGIApp) -> ASGIApp:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings)
-    queue = create_queue(settings)
+    queue = ApiQueue(settings)
     storage = LocalStorage(settings.storage_dir)
     service = JobService(queue, settings, storage)
     operators = OperatorKeys(settings.admin_key_list)

@@ -66,6 +66,13 @@ class Busy(DocparseError):
     headers = {"Retry-After": "30"}
 
 
+class Unavailable(DocparseError):
+    code = "unavailable"
+    status_code = 503
+    default_message = "docparse cannot reach its queue (Redis) right now; try again in a few seconds."
+    headers = {"Retry-After": "5"}
+
+
 class TooManyPages(DocparseError):
     code = "too_many_pages"
     status_code = 422

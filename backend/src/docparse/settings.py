@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     storage_dir: Path = Path(".docparse/storage")
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     worker_concurrency: int = Field(1, ge=1, description="jobs one worker process parses at once")
+    redis_max_connections: int = Field(32, ge=2, description="Redis connections one API process keeps at most")
+    redis_timeout: float = Field(
+        5.0, gt=0, description="seconds an API request waits for Redis (to connect, to answer, for a free connection)"
+    )
 
     # --- limits ---
     max_upload_mb: int = Field(1024, ge=1)
@@ -73,7 +77,8 @@ class Settings(BaseSettings):
     # --- operations ---
     api_keys: str = Field("", description="comma-separated API keys; empty turns authentication off")
     admin_keys: str = Field("", description="comma-separated operator keys that open /monitor")
-    max_queued: int = Field(1000, ge=1, description="queued jobs beyond which uploads get 429")
+    max_queued: int = Field(1000, ge=1, description="jobs that may wait at most; an upload beyond gets 429")
+    max_event_streams: int = Field(500, ge=1, description="event streams one API process serves at once; beyond: 503")
 
     # --- logs ---
     log_level: str = "INFO"

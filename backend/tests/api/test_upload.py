@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis.asyncio as aioredis
 from litestar.testing import AsyncTestClient
 
 from docparse.jobs.queue import create_queue
 from docparse.settings import Settings
+from tests.api.live import live_api
 from tests.conftest import make_settings
 from tests.documents import make_pdf, make_png
 
@@ -144,3 +149,94 @@ async def test_health(client: AsyncTestClient) -> None:
     assert (await client.get("/health")).json() == {"status": "ok"}
     ready = await client.get("/ready")
     assert ready.status_code == 503 and ready.json()["workers"] == 0  # no worker on this private queue
+
+
+def _part(name: str, content: bytes, *, filename: str | None = None, extra_headers: int = 0) -> bytes:
+    disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename is not None else "")
+    headers = [f"Content-Disposition: {disposition}"] + [f"X-Extra-{i}: x" for i in range(extra_headers)]
+    return b"--B\r\n" + "\r\n".join(headers).encode() + b"\r\n\r\n" + content + b"\r\n"
+
+
+@pytest.mark.parametrize(
+    ("case", "named_limit"),
+    [("long_filename", "4 KiB"), ("many_fields", "16 parts"), ("many_headers", "8 headers")],
+)
+async def test_multipart_parser_limits_are_client_errors(
+    client: AsyncTestClient, settings: Settings, tmp_path: Path, case: str, named_limit: str
+) -> None:
+    """The parser's own limits (header line length, part count, headers per part) are the client's fault."""
+    pdf = make_pdf(tmp_path / "a.pdf").read_bytes()
+    if case == "long_filename":
+        parts = [_part("file", pdf, filename="x" * 10_000 + ".pdf")]
+    elif case == "many_fields":
+        parts = [_part(f"f{i}", b"v") for i in range(17)] + [_part("file", pdf, filename="a.pdf")]
+    else:
+        parts = [_part("file", pdf, filename="a.pdf", extra_headers=8)]
+    body = b"".join(parts) + b"--B--\r\n"
+    response = await client.post("/upload", content=body, headers={"content-type": "multipart/form-data; boundary=B"})
+    assert response.status_code == 400, response.text
+    problem = response.json()
+    assert problem["code"] == "invalid_request" and named_limit in problem["detail"], problem
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert not list((settings.storage_dir / "jobs").glob("*/source"))
+
+
+def test_a_chunked_body_is_counted_whole_against_the_limit(settings: Settings, tmp_path: Path) -> None:
+    """Without Content-Length, parts that are not the kept file (another file part here) count too."""
+    pdf = make_pdf(tmp_path / "a.pdf").read_bytes()
+    sent = 0
+
+    def body() -> Iterator[bytes]:
+        nonlocal sent
+        yield b'--B\r\nContent-Disposition: form-data; name="junk"; filename="junk.bin"\r\n\r\n'
+        for _ in range(4 * 16):  # 4 MiB: more than 1 MiB + the form's allowance
+            sent += 64 * 1024
+            yield b"\0" * (64 * 1024)
+        yield b"\r\n" + _part("file", pdf, filename="a.pdf") + b"--B--\r\n"
+
+    with live_api(settings, DOCPARSE_MAX_UPLOAD_MB="1") as (base, _):
+        try:
+            response = httpx.post(
+                f"{base}/upload",
+                content=body(),
+                headers={"content-type": "multipart/form-data; boundary=B"},
+                timeout=60,
+            )
+        except httpx.TransportError:  # the server may close before reading the rest; then it must have said 413
+            pytest.fail("the server closed the connection without an answer")
+        assert "content-length" not in response.request.headers
+        assert response.status_code == 413, response.text
+        assert response.json()["code"] == "file_too_large"
+        assert not list((settings.storage_dir / "jobs").glob("*/source"))
+
+
+async def test_no_more_than_max_queued_jobs_ever_wait(settings: Settings, tmp_path: Path) -> None:
+    """DOCPARSE_MAX_QUEUED is the most jobs that wait: an upload that started while there was room is still
+    refused if the queue filled up while its body arrived."""
+    pdf = make_pdf(tmp_path / "a.pdf").read_bytes()
+    other_done = asyncio.Event()
+
+    async def slow_body() -> AsyncIterator[bytes]:
+        yield b'--B\r\nContent-Disposition: form-data; name="file"; filename="slow.pdf"\r\n\r\n' + pdf[:100]
+        await other_done.wait()
+        yield pdf[100:] + b"\r\n--B--\r\n"
+
+    with live_api(settings, DOCPARSE_MAX_QUEUED="1") as (base, _):
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+            slow = asyncio.create_task(
+                http.post("/upload", content=slow_body(), headers={"content-type": "multipart/form-data; boundary=B"})
+            )
+            deadline = time.monotonic() + 30
+            while not list((settings.storage_dir / "jobs").glob("*/source")):  # past the first check
+                assert time.monotonic() < deadline and not slow.done()
+                await asyncio.sleep(0.05)
+            fast = await http.post("/upload", files={"file": ("fast.pdf", pdf)})
+            assert fast.status_code == 202
+            other_done.set()
+            refused = await slow
+            assert refused.status_code == 429, refused.text
+            assert refused.json()["code"] == "too_many_requests" and int(refused.headers["retry-after"]) > 0
+            listed = (await http.get("/jobs")).json()["jobs"]
+            assert [job["filename"] for job in listed] == ["fast.pdf"]
+            full = await http.post("/upload", files={"file": ("late.pdf", pdf)})
+            assert full.status_code == 429

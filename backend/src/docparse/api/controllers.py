@@ -27,7 +27,7 @@ from docparse.api.schemas import (
     UploadAccepted,
 )
 from docparse.api.upload import receive_upload
-from docparse.errors import Busy, InvalidRequest, JobNotFound
+from docparse.errors import InvalidRequest, JobNotFound
 from docparse.filetypes import SUPPORTED_TYPES
 from docparse.jobs.service import JobService, StoredUpload
 from docparse.jobs.status import JobState, JobStatus
@@ -69,9 +69,9 @@ class UploadController(Controller):
     )
     async def upload(self, request: Request, jobs: JobService, owner: str) -> Response[UploadAccepted]:
         """Multipart form: `file` (required), `password`, `pages` (e.g. `1-3,7`), `options` (`tables,markdown`).
-        429 with Retry-After while the queue holds more than DOCPARSE_MAX_QUEUED jobs."""
-        if await jobs.queue.count("queued") >= jobs.settings.max_queued:
-            raise Busy(f"{jobs.settings.max_queued} jobs are already waiting; try again in a little while.")
+        429 with Retry-After when DOCPARSE_MAX_QUEUED jobs already wait (checked before the body is read, and
+        again before the job is queued)."""
+        await jobs.check_room()
         job_id = str(uuid.uuid4())
         structlog.contextvars.bind_contextvars(job_id=job_id)
         try:
@@ -200,12 +200,14 @@ class JobController(Controller):
         last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
     ) -> ServerSentEvent:
         """Each event (type `status`) carries the status object; the stream ends after a terminal status. A
-        client reconnecting with `Last-Event-ID` gets the current status only if it changed."""
+        client reconnecting with `Last-Event-ID` gets the current status only if it changed. 503 with Retry-After
+        while DOCPARSE_MAX_EVENT_STREAMS streams are open in this API process."""
         key = str(job_id)
+        statuses = jobs.watch(key)  # 503 when too many streams are open
         await jobs.status(key, owner)  # 404 before the stream starts
 
         async def stream() -> AsyncIterator[ServerSentEventMessage]:
-            async for status in jobs.watch(key):
+            async for status in statuses:
                 event_id = f"{status.status}:{status.attempts}:{status.pages_done}:{len(status.failed_pages)}"
                 if event_id == last_event_id:
                     continue

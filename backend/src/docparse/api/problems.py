@@ -9,8 +9,10 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from docparse.errors import DocparseError
+from docparse.errors import DocparseError, Unavailable
 
 log = structlog.get_logger(__name__)
 
@@ -45,15 +47,16 @@ _WHEN = {
     415: "The bytes are not a supported document type (code unsupported_type).",
     422: "The request is well-formed but cannot be done (e.g. page_timeout while rendering).",
     429: "Too many jobs are waiting (code too_many_requests; see Retry-After).",
+    503: "Redis cannot be reached, or too many event streams are open (code unavailable; see Retry-After).",
 }
 
 
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for the problem details a handler can answer (400 and 401 always: any parameter can be
-    malformed, and keys may be on)."""
+    """OpenAPI entries for the problem details a handler can answer (400, 401 and 503 always: any parameter can be
+    malformed, keys may be on, and Redis may be away)."""
     return {
         status: ResponseSpec(Problem, description=_WHEN[status], media_type=PROBLEM_JSON, generate_examples=False)
-        for status in sorted({*statuses, 400, 401})
+        for status in sorted({*statuses, 400, 401, 503})
     }
 
 
@@ -79,6 +82,13 @@ def http_error_handler(_: Request, exc: HTTPException) -> Response:
     return problem(exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"), detail, exc.headers)
 
 
+def redis_error_handler(request: Request, exc: Exception) -> Response:
+    """Redis away, too slow, or no free connection in the pool: the client may try again shortly (503), and
+    nothing is logged as a bug."""
+    log.warning("Redis unavailable", path=request.url.path, error=str(exc))
+    return docparse_error_handler(request, Unavailable())
+
+
 def internal_error_handler(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", path=request.url.path, exc_info=exc)
     return problem(500, "internal", "Something went wrong inside docparse. The error was logged.")
@@ -87,5 +97,7 @@ def internal_error_handler(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {
     DocparseError: docparse_error_handler,
     HTTPException: http_error_handler,
+    RedisConnectionError: redis_error_handler,
+    RedisTimeoutError: redis_error_handler,
     Exception: internal_error_handler,
 }

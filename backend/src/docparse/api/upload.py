@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from litestar import Request
-from multipart import MultipartSegment, ParserError, PushMultipartParser
+from multipart import MultipartError, MultipartSegment, ParserLimitReached, PushMultipartParser
 
 from docparse.errors import EmptyFile, FileTooLarge, InvalidRequest, UnsupportedType
 from docparse.filetypes import detect_type
@@ -17,6 +17,15 @@ from docparse.filetypes import detect_type
 HEAD_BYTES = 64 * 1024  # enough to tell every supported type apart
 FIELD_LIMIT = 64 * 1024  # text fields (password, pages, options) are small
 FORM_OVERHEAD = 1024 * 1024  # room for boundaries and text fields on top of the file itself
+MAX_PARTS = 16
+MAX_HEADERS = 8  # per part (the parser's default; RFC 7578 needs at most 3)
+MAX_HEADER_LINE = 4096 + 128  # the parser's default; a file name must fit in its header line
+# The parser says which of its limits was passed only in words: say it in ours.
+PARSER_LIMITS = {
+    "Maximum segment count exceeded": f"more than {MAX_PARTS} parts",
+    "Maximum segment header count exceeded": f"more than {MAX_HEADERS} headers in one part",
+    "Maximum segment header length exceeded": "a header line longer than 4 KiB (a file name must fit in one)",
+}
 
 
 @dataclass
@@ -42,8 +51,9 @@ def sanitize_filename(raw: str | None) -> str:
 async def receive_upload(request: Request, destination: Path, max_bytes: int) -> ReceivedUpload:
     """Write the `file` part of `request` to `destination`; return what was learnt on the way.
 
-    Raises FileTooLarge as soon as the limit is passed (or at once, from Content-Length), EmptyFile,
-    UnsupportedType and InvalidRequest. On any error the partial file is removed."""
+    Raises FileTooLarge as soon as the limit is passed (or at once, from Content-Length; every byte of the body
+    counts, so a chunked body cannot pass it either), EmptyFile, UnsupportedType and InvalidRequest. On any error
+    the partial file is removed."""
     media_type, params = request.content_type
     boundary = params.get("boundary")
     if media_type != "multipart/form-data" or not boundary:
@@ -62,14 +72,22 @@ async def _stream(request: Request, boundary: str, destination: Path, max_bytes:
     digest = hashlib.sha256()
     head = bytearray()
     fields: dict[str, str] = {}
-    size, filename = 0, None
+    size, received, filename = 0, 0, None
+    body_limit = max_bytes + FORM_OVERHEAD
     segment: MultipartSegment | None = None
     text = bytearray()
     out = None  # the file being written; only the first part named 'file' is kept
     writing = False
     try:
-        with PushMultipartParser(boundary, max_segment_count=16) as parser:
+        with PushMultipartParser(
+            boundary, max_segment_count=MAX_PARTS, max_header_count=MAX_HEADERS, max_header_size=MAX_HEADER_LINE
+        ) as parser:
             async for chunk in request.stream():
+                # The whole body, not only the kept file: parts that are dropped (a second file, unknown names)
+                # would otherwise stream without end when no Content-Length announced their size.
+                received += len(chunk)
+                if received > body_limit:
+                    raise FileTooLarge(_too_large(max_bytes))
                 for event in parser.parse(chunk):
                     if isinstance(event, MultipartSegment):
                         segment, text = event, bytearray()
@@ -98,7 +116,10 @@ async def _stream(request: Request, boundary: str, destination: Path, max_bytes:
                             raise InvalidRequest(f"The form field '{segment.name}' is too long.")
                 if parser.closed:
                     break
-    except ParserError as exc:
+    except ParserLimitReached as exc:
+        limit = PARSER_LIMITS.get(str(exc), str(exc))
+        raise InvalidRequest(f"The multipart body passes a limit of this server: {limit}.") from None
+    except MultipartError as exc:
         raise InvalidRequest(f"The multipart body is malformed: {exc}") from None
     finally:
         if out is not None:

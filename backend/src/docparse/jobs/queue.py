@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import msgspec
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from saq import Job
-from saq.queue.redis import RedisQueue
+from saq.queue.redis import ID_PREFIX, PubSubMultiplexer, RedisQueue
 
 from docparse.settings import Settings
 
@@ -17,8 +17,11 @@ def _dump(value: object) -> str:
 
 
 def create_queue(settings: Settings, redis: Redis | None = None) -> RedisQueue:
-    """The parse queue, sharing `redis` when given. msgspec does SAQ's JSON: a job is encoded on every update."""
-    redis = redis or Redis.from_url(settings.redis_url, health_check_interval=10, socket_keepalive=True)
+    """The parse queue, sharing `redis` when given. msgspec does SAQ's JSON: a job is encoded on every update.
+    (No socket timeout by default: a worker waits on the queue in a blocking read.)"""
+    redis = redis or Redis.from_url(
+        settings.redis_url, health_check_interval=10, socket_keepalive=True, client_name="docparse"
+    )
     return RedisQueue(
         redis,
         name=settings.queue_name,
@@ -26,6 +29,46 @@ def create_queue(settings: Settings, redis: Redis | None = None) -> RedisQueue:
         load=msgspec.json.decode,
         swept_error_message="worker_lost",
     )
+
+
+class ApiQueue(RedisQueue):
+    """The API's queue. Its pool is bounded: a burst of requests (a thousand event streams starting at once) waits
+    for one of `redis_max_connections` connections rather than opening one each, which an unbounded pool keeps
+    open for ever after. Connecting, every command and the wait for a free connection give up after
+    `redis_timeout` seconds, so a request never hangs on a lost Redis (it answers 503 instead)."""
+
+    def __init__(self, settings: Settings) -> None:
+        timeout = settings.redis_timeout
+        pool = BlockingConnectionPool.from_url(
+            settings.redis_url,
+            max_connections=settings.redis_max_connections,
+            timeout=timeout,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            socket_keepalive=True,
+            health_check_interval=10,
+            client_name="docparse-api",
+        )
+        super().__init__(
+            Redis(connection_pool=pool),
+            name=settings.queue_name,
+            dump=_dump,
+            load=msgspec.json.decode,
+            swept_error_message="worker_lost",
+        )
+        # SAQ's pub/sub reader (one per process, shared by every event stream) blocks until a message comes: a
+        # socket timeout would break that read every few seconds, so it has a client of its own, without one.
+        self.events_redis = Redis.from_url(
+            settings.redis_url,
+            socket_connect_timeout=timeout,
+            socket_keepalive=True,
+            client_name="docparse-api-events",
+        )
+        self._pubsub = PubSubMultiplexer(self.events_redis.pubsub(), prefix=f"{ID_PREFIX}{self.name}")
+
+    async def disconnect(self) -> None:
+        await super().disconnect()
+        await self.events_redis.aclose()
 
 
 def build_parse_job(job_id: str, settings: Settings) -> Job:

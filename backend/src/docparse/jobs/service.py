@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ import structlog
 from saq import Job, Status
 from saq.queue.redis import RedisQueue
 
-from docparse.errors import JobCancelled, JobConflict, JobNotFound, JobNotReady, WorkerLost
+from docparse.errors import Busy, JobCancelled, JobConflict, JobNotFound, JobNotReady, Unavailable, WorkerLost
 from docparse.jobs.metrics import count_upload
 from docparse.jobs.pictures import RenderPool
 from docparse.jobs.queue import enqueue_parse
@@ -26,6 +27,15 @@ from docparse.settings import Settings
 from docparse.storage import LocalStorage
 
 log = structlog.get_logger(__name__)
+
+
+def _last_written(folder: Path) -> float:
+    """The newest modification time of `folder` and everything in it (0 when it is gone meanwhile)."""
+    newest = 0.0
+    for path in (folder, *folder.rglob("*")):
+        with contextlib.suppress(OSError):
+            newest = max(newest, path.stat().st_mtime)
+    return newest
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,7 @@ class JobService:
         self.storage = storage
         self.records = RecordStore(queue.redis, settings.queue_name)
         self._render_pool: RenderPool | None = None  # started on the first picture asked for
+        self.watchers = 0  # status streams of this process (see watch)
 
     async def close(self) -> None:
         if self._render_pool is not None:
@@ -54,8 +65,9 @@ class JobService:
     async def submit(
         self, upload: StoredUpload, *, password: str | None, options: dict[str, Any], owner: str = ""
     ) -> None:
-        """Record the job and queue it. (The caller knows what it uploaded; reading the status back would cost a
-        round trip on the hottest path.)"""
+        """Record the job and queue it: both, or neither. (The caller knows what it uploaded; reading the status
+        back would cost a round trip on the hottest path.)"""
+        await self.check_room()  # again: the queue may have filled up while the upload arrived
         record = JobRecord(
             job_id=upload.job_id,
             filename=upload.filename,
@@ -67,8 +79,25 @@ class JobService:
             owner=owner,
         )
         await self.records.create(record, password=password)
-        await enqueue_parse(self.queue, upload.job_id, self.settings)
-        await count_upload(self.queue.redis, self.settings.queue_name, upload.size)
+        try:
+            await enqueue_parse(self.queue, upload.job_id, self.settings)
+        except BaseException:
+            # A record without its queued job would be listed as queued, then fail as corrupt (the caller removes
+            # the file). If Redis is gone this fails too; the rescue then drops the record (see rescue_orphans).
+            try:
+                await self.records.delete(upload.job_id)
+            except Exception:
+                log.warning("could not remove the record of a job that was not queued", exc_info=True)
+            raise
+        try:
+            await count_upload(self.queue.redis, self.settings.queue_name, upload.size)
+        except Exception:  # the job is queued: a lost count must not turn it into an error
+            log.warning("upload not counted in the metrics", exc_info=True)
+
+    async def check_room(self) -> None:
+        """Busy (429) when DOCPARSE_MAX_QUEUED jobs already wait: at most that many ever wait."""
+        if await self.queue.count("queued") >= self.settings.max_queued:
+            raise Busy(f"{self.settings.max_queued} jobs are already waiting; try again in a little while.")
 
     async def status(self, job_id: str, owner: str | None = None) -> JobStatus:
         """The job's status; with `owner`, a job of another owner is as unknown as a missing one."""
@@ -196,10 +225,26 @@ class JobService:
         await self.records.delete(job_id)
         self.storage.delete_job(job_id)
 
-    async def watch(self, job_id: str, *, reread: float = 5.0) -> AsyncIterator[JobStatus]:
-        """The job's status now and on every change, until a terminal one. Changes are signalled by SAQ's
-        pub/sub (one shared connection per process, no polling per client); a periodic re-read means a
-        missed message delays an update by at most `reread` seconds."""
+    def watch(self, job_id: str, *, reread: float = 5.0) -> AsyncIterator[JobStatus]:
+        """The job's status now and on every change, until a terminal one (see _watch).
+
+        Each stream holds one of DOCPARSE_MAX_EVENT_STREAMS places from this call on (Unavailable when none is
+        left): taken before the caller's first await, so a burst of streams cannot all slip past the limit, and
+        given back when the stream object is gone, whether it ended, was closed, or was dropped unstarted."""
+        limit = self.settings.max_event_streams
+        if self.watchers >= limit:
+            raise Unavailable(f"This server already serves {limit} event streams; try again shortly, or poll.")
+        stream = self._watch(job_id, reread)
+        self.watchers += 1
+        weakref.finalize(stream, self._unwatch)
+        return stream
+
+    def _unwatch(self) -> None:
+        self.watchers -= 1
+
+    async def _watch(self, job_id: str, reread: float) -> AsyncIterator[JobStatus]:
+        """Changes are signalled by SAQ's pub/sub (one shared connection per process, no polling per client); a
+        periodic re-read means a missed message delays an update by at most `reread` seconds."""
         wake = asyncio.Event()
 
         def signal(_key: str, _status: Status) -> bool:
@@ -240,8 +285,9 @@ class JobService:
                 self.storage.delete_job(job_id)
             removed += len(gone)
         for job_id in self.storage.job_ids():
-            age = time.time() - self.storage.job_dir(job_id).stat().st_mtime
-            if age > orphan_age and not await self.queue.redis.exists(self.records.key(job_id)):
+            if time.time() - _last_written(self.storage.job_dir(job_id)) <= orphan_age:
+                continue  # e.g. a slow upload: its folder is old, but its file is still being written
+            if not await self.queue.redis.exists(self.records.key(job_id)):
                 self.storage.delete_job(job_id)
                 removed += 1
         return removed
@@ -249,7 +295,7 @@ class JobService:
     async def rescue_orphans(self) -> int:
         """Re-queue jobs that SAQ lost track of. SAQ's sweep only looks at its active list, but its abort takes a
         job off that list, and a worker that marks the job active just after (saq #277) and then dies leaves it
-        'active' on no list at all: no sweep would ever find it. Returns the jobs re-queued (or given up)."""
+        'active' on no list at all: no sweep would ever find it. Returns the jobs re-queued, given up or dropped."""
         stale_ms = 2 * self.settings.heartbeat * 1000
         rescued = 0
         for job_id in await self.records.live():
@@ -259,7 +305,11 @@ class JobService:
                 await self.queue.redis.srem(self.records.live_key, job_id)
                 continue
             if job is None:
-                await enqueue_parse(self.queue, job_id, self.settings)  # its SAQ job vanished (e.g. Redis lost it)
+                if self.storage.source_path(job_id).exists():  # its SAQ job vanished (e.g. Redis lost it)
+                    await enqueue_parse(self.queue, job_id, self.settings)
+                else:  # never queued: its upload failed after the record was written, and took the file with it
+                    log.warning("dropping the record of a job that was never queued", job_id=job_id)
+                    await self.records.delete(job_id)
                 rescued += 1
                 continue
             if now_ms() - job.touched < stale_ms:
