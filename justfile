@@ -109,6 +109,7 @@ reliability *args: setup
 # Lint, type-check, and check that the generated API client matches the backend (one check a line)
 lint: setup
     cd backend && {{uv}} run --frozen ruff check . && {{uv}} run --frozen ruff format --check .
+    cd backend && {{uv}} run --frozen mypy
     cd frontend && npm run lint
     cd frontend && npm run check
     cd frontend && npm run check:generated
