@@ -41,14 +41,12 @@ MIN_DPI, MAX_DPI, DEFAULT_DPI = 200, 300, 300
 MAX_PIXELS = 40_000_000
 _PAGE_INCHES = (8.27, 11.69)  # A4
 _ENOUGH_PIXELS = _PAGE_INCHES[0] * MIN_DPI * _PAGE_INCHES[1] * MIN_DPI
-# Below this mean word confidence (0-100) a page may be upside down: Tesseract read upright pages of the test
-# scans at 83-95, the same pages turned by 180 degrees at 40-48. Only then, or when the layout analysis finds
-# lines running top to bottom (a page on its side), is orientation detection run: 0.5-0.8 s a page, half the
-# cost of reading an English page.
-_SUSPECT_CONFIDENCE = 65
+# Orientation detection runs on every page read: 0.5-0.6 CPU-s, as long again as reading a page takes without it
+# (1 page per CPU-second without, 0.6 with). Cheaper signals failed on the test scans: Korean on its side reads as
+# level lines (Tesseract's layout analysis took its grid of syllables for rows) at a confidence of 78, where
+# upright pages scored 83-95, and with 31% of its letters.
 _MIN_ORIENTATION_CONFIDENCE = 2.0  # Tesseract's OSD margin; correct turns of the test scans scored 6.6-17
 _MIN_DESKEW = math.radians(1.0)  # Tesseract absorbs smaller skews itself (and measured 0.6 degrees on level text)
-_TOP_TO_BOTTOM = 2  # tesserocr.WritingDirection.TOP_TO_BOTTOM
 
 
 class OcrUnavailable(Exception):
@@ -186,35 +184,23 @@ def warm_up(languages: str = DEFAULT_LANGUAGES) -> bool:
 def ocr_page(page: pymupdf.Page, languages: str = DEFAULT_LANGUAGES, dpi: int | None = None) -> OcrResult:
     """Read `page` as displayed with Tesseract: paragraphs and lines with boxes in page coordinates.
 
-    Tesseract's layout analysis comes first: a page whose lines run top to bottom is checked for orientation and
-    turned, a skewed one straightened. A page read with low confidence is checked for orientation too (upside
-    down, its lines look level) and read again turned. Raises OcrUnavailable when Tesseract or a language is
-    missing."""
+    Orientation detection comes first and turns a page scanned sideways or upside down; Tesseract's layout
+    analysis then measures the skew, and a skewed page is straightened (else the recognition reuses that
+    analysis). Raises OcrUnavailable when Tesseract or a language is missing."""
     reader = engine(languages)
     dpi = dpi or _dpi(page)
     api = reader.api
     angle = 0.0
     picture = _Picture(page, dpi, angle)
-    sideways, skew = picture.layout(api)
-    checked = False  # whether orientation detection ran
-    if sideways and (osd := reader.osd()) is not None:  # lines run top to bottom: on its side, or vertical CJK
-        checked = True
-        turn = picture.orientation(osd)
-        if turn:
-            angle = float(-turn)
-            picture = _Picture(page, dpi, angle)
-            _, skew = picture.layout(api)
+    osd = reader.osd()
+    if osd is not None and (turn := picture.orientation(osd)):
+        angle = float(-turn)
+        picture = _Picture(page, dpi, angle)
+    skew = picture.skew(api)
     if abs(skew) >= _MIN_DESKEW:
         angle -= math.degrees(skew)
         picture = _Picture(page, dpi, angle)
     result = picture.read(api)
-    if result.confidence_100 < _SUSPECT_CONFIDENCE and not checked and (osd := reader.osd()) is not None:
-        turn = picture.orientation(osd)  # upside down reads as level lines, of garbage
-        if turn:
-            turned = _Picture(page, dpi, angle - turn)
-            again = turned.read(api)
-            if again.confidence_100 > result.confidence_100:
-                result, angle = again, angle - turn
     api.Clear()  # the page's recognition results; the models stay loaded
     return OcrResult(
         paragraphs=result.paragraphs,
@@ -272,16 +258,13 @@ class _Picture:
         # says 72 dpi is no 72-dpi picture; Tesseract sizes its noise filters by it).
         api.SetSourceResolution(max(self.dpi, round(max(self.pix.width, self.pix.height) / _PAGE_INCHES[1])))
 
-    def layout(self, api: Any) -> tuple[bool, float]:
-        """Tesseract's layout analysis: whether the lines run top to bottom, and their skew in radians (turned
-        by minus that, they are level). Recognize() reuses it, so it costs nothing on a page read as it is."""
+    def skew(self, api: Any) -> float:
+        """The skew Tesseract's layout analysis measures, in radians: turned by minus that, the lines are level.
+        Recognize() reuses the analysis, so it costs nothing on a page read as it is."""
         self._set(api)
         self._laid_out = api
         layout = api.AnalyseLayout()
-        if layout is None:
-            return False, 0.0
-        _orientation, direction, _order, skew = layout.Orientation()
-        return direction == _TOP_TO_BOTTOM, float(skew)
+        return 0.0 if layout is None else float(layout.Orientation()[3])
 
     def orientation(self, osd: Any) -> int:
         """Degrees (0, 90, 180, 270) the picture is turned clockwise, by Tesseract's orientation detection."""
