@@ -6,12 +6,14 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from docparse.tessdata import LANGUAGES_PATTERN
+
 BBox = tuple[float, float, float, float]
 """[x0, y0, x1, y1] in points (1/72 inch) on the page as displayed (rotation applied), origin top left,
 rounded to 2 decimals."""
 
 
-OcrLanguages = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_]{1,32}(\+[A-Za-z0-9_]{1,32}){0,7}$")]
+OcrLanguages = Annotated[str, msgspec.Meta(pattern=LANGUAGES_PATTERN)]
 """Tesseract language names joined by "+" (they name traineddata files, so nothing path-like is allowed)."""
 
 

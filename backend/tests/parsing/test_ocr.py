@@ -12,13 +12,14 @@ import msgspec
 import pymupdf
 import pytest
 
+from docparse import tessdata
 from docparse.parsing import Page, ParseOptions, open_document, parse_page
 from docparse.parsing import ocr as ocr_module
 
 from . import scans
 
 pytestmark = pytest.mark.skipif(
-    not {"kor", "eng"} <= set(ocr_module.available_languages()) or not ocr_module.orientation_available(),
+    not {"kor", "eng"} <= set(ocr_module.available_languages()) or not tessdata.orientation_available(),
     reason="Tesseract with Korean, English and orientation traineddata is not installed "
     "(apt-get install tesseract-ocr-kor tesseract-ocr-eng tesseract-ocr-osd)",
 )
@@ -172,15 +173,15 @@ def test_missing_tesseract_is_a_typed_notice(
 ) -> None:
     """Where no traineddata are installed, the page still completes, and says why its text is empty."""
     monkeypatch.setenv("TESSDATA_PREFIX", str(tmp_path))
-    monkeypatch.setattr(ocr_module, "_TESSDATA_DIRS", ())
+    monkeypatch.setattr(tessdata, "_TESSDATA_DIRS", ())
     monkeypatch.setattr(ocr_module, "_engine", None)
-    ocr_module.tessdata_dir.cache_clear()
+    tessdata.tessdata_dir.cache_clear()
     try:
         assert ocr_module.available_languages() == []
         path = scans.image_pdf([scans.scan(digital, dpi=100)], tmp_path / "scan.pdf")
         page = parse_first(path, "pdf")
     finally:
-        ocr_module.tessdata_dir.cache_clear()
+        tessdata.tessdata_dir.cache_clear()
     assert page.ocr is None and page.text == ""
     assert [notice.code for notice in page.notices] == ["ocr_unavailable"]
     assert "traineddata" in page.notices[0].message

@@ -12,27 +12,23 @@ import math
 import os
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pymupdf
+
+from docparse.tessdata import (
+    DEFAULT_LANGUAGES,
+    installed_languages,
+    missing_languages,
+    orientation_available,
+    tessdata_dir,
+)
 
 # Tesseract built with OpenMP runs every page on all cores; the worker runs one parse process per core already.
 # Read by the OpenMP runtime when it loads, so set before tesserocr is imported (the PyPI wheel has no OpenMP).
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
-DEFAULT_LANGUAGES = "kor+eng"
 ENGINE = "tesseract"
-# Where distributions put the traineddata; TESSDATA_PREFIX (Tesseract's own variable) comes first.
-_TESSDATA_DIRS = (
-    "/usr/share/tesseract-ocr/5/tessdata",  # Debian, Ubuntu
-    "/usr/share/tesseract-ocr/4.00/tessdata",
-    "/usr/share/tesseract/tessdata",  # Fedora
-    "/usr/share/tessdata",  # Alpine, Arch
-    "/usr/local/share/tessdata",
-    "/opt/homebrew/share/tessdata",
-)
-_NOT_LANGUAGES = frozenset({"osd", "equ"})  # orientation and equation models, not languages to read
 
 # Resolution of the picture Tesseract reads: the page's own scan resolution within these bounds, 300 dpi for
 # pages without images. Tesseract wants letters 20+ px tall; below ~200 dpi body text gets too small, and
@@ -78,16 +74,6 @@ class OcrResult:
 
 
 @cache
-def tessdata_dir() -> Path | None:
-    """The directory holding the traineddata files, None when there is none."""
-    candidates = [os.environ.get("TESSDATA_PREFIX", ""), *_TESSDATA_DIRS]
-    for candidate in candidates:
-        if candidate and any(Path(candidate).glob("*.traineddata")):
-            return Path(candidate)
-    return None
-
-
-@cache
 def _tesserocr() -> Any:
     try:
         import tesserocr
@@ -106,16 +92,8 @@ def engine_version() -> str | None:
 
 
 def available_languages() -> list[str]:
-    """Languages with traineddata installed, e.g. ['eng', 'kor']; empty when OCR cannot run at all."""
-    directory = tessdata_dir()
-    if directory is None or engine_version() is None:
-        return []
-    return sorted(p.stem for p in directory.glob("*.traineddata") if p.stem not in _NOT_LANGUAGES)
-
-
-def orientation_available() -> bool:
-    directory = tessdata_dir()
-    return directory is not None and (directory / "osd.traineddata").exists()
+    """Languages OCR can read here, e.g. ['eng', 'kor']; empty when it cannot run at all."""
+    return installed_languages() if engine_version() is not None else []
 
 
 def check_languages(languages: str) -> None:
@@ -124,7 +102,7 @@ def check_languages(languages: str) -> None:
         _tesserocr()  # raises with the import error
     if tessdata_dir() is None:
         raise OcrUnavailable("No Tesseract traineddata are installed (e.g. Debian's tesseract-ocr-eng).")
-    missing = [lang for lang in languages.split("+") if lang not in available_languages()]
+    missing = missing_languages(languages)
     if missing:
         raise OcrUnavailable(f"Tesseract has no traineddata for {', '.join(missing)} on this server.")
 

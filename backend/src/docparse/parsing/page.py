@@ -12,9 +12,10 @@ from pymupdf import mupdf
 from docparse.errors import Corrupt, DocparseError, InvalidRequest
 from docparse.parsing.engine import mupdf_reason, take_warnings
 from docparse.parsing.markdown import page_markdown
-from docparse.parsing.ocr import DEFAULT_LANGUAGES, OcrResult, OcrUnavailable, engine_version, ocr_page
+from docparse.parsing.ocr import OcrResult, OcrUnavailable, engine_version, ocr_page
 from docparse.parsing.render import MAX_IMAGE_PIXELS
 from docparse.results import BBox, Block, Image, Link, Notice, Page, PageOcr, ParseOptions, Table
+from docparse.tessdata import DEFAULT_LANGUAGES
 
 # The flags page.get_text() uses, so that our text is its text. With PRESERVE_IMAGES the same pass also lists the
 # images (bbox and pixel size, without decoding them) at no measurable cost, while page.get_image_info() would run
