@@ -57,9 +57,13 @@ class Stack:
         self.api = self._spawn([sys.executable, "-m", "docparse.cli", "api"], "api",
                                DOCPARSE_PORT=str(self.port), DOCPARSE_HOST="127.0.0.1")  # fmt: skip
         self.workers: list[subprocess.Popen] = []
-        for _ in range(workers):
-            self.add_worker()
-        self.wait_ready()
+        try:
+            for _ in range(workers):
+                self.add_worker()
+            self.wait_ready()
+        except BaseException:  # a stack that never became ready must not outlive the test
+            self.close()
+            raise
 
     # --- processes ---
 
