@@ -54,16 +54,16 @@ class Supervised:
     failures: int = 0  # deaths in a row, each soon after its start
     restart_at: float = 0.0  # when to start it again, while `process` is None
 
-    def start(self) -> None:
+    def start(self) -> subprocess.Popen[bytes]:
         self.process = subprocess.Popen(self.command)
         self.started = time.monotonic()
+        return self.process
 
     def check(self, now: float) -> bool:
         """Restart it when its time has come, note its death; False when it keeps dying and dev should stop."""
         if self.process is None:
             if now >= self.restart_at:
-                self.start()
-                _say(f"{self.name} started again (pid {self.process.pid}).")  # type: ignore[union-attr]
+                _say(f"{self.name} started again (pid {self.start().pid}).")
             return True
         code = self.process.poll()
         up = now - self.started

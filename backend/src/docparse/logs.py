@@ -54,7 +54,7 @@ class _ExpectedEndings(logging.Filter):
 def configure_logging(settings: Settings) -> None:
     """Route structlog and the standard library (SAQ, uvicorn) through one formatter at the configured level."""
     as_json = settings.log_json if settings.log_json is not None else not sys.stderr.isatty()
-    shared = [
+    shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,

@@ -347,3 +347,27 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+async def test_a_page_reported_before_opened_is_a_clear_error_and_the_process_goes(
+    tmp_path: Path, storage: LocalStorage
+) -> None:
+    """A parse process that breaks the protocol (a page before "opened" listed the pages) used to surface as an
+    AttributeError on None; it is now a RuntimeError that says what came out of turn, and that process is killed."""
+    mark = "docparse-test-out-of-turn"
+    out_of_turn = (
+        "/bin/sh",
+        "-c",
+        """echo '{"ev":"ready"}'; read -r _; echo '{"ev":"page","number":1}'; while read -r _; do :; done""",
+        mark,
+    )
+    pool = ChildPool(size=1, max_jobs=10, command=out_of_turn)
+    try:
+        with pytest.raises(RuntimeError, match="out of turn"):
+            await collect(pool, request_for(make_pdf(tmp_path / "a.pdf", pages=1), storage, JOB))
+        await until(lambda: len(pool._idle) == 1, "the broken process was not replaced")
+        assert pool._idle[0].process is not None
+        assert pool._idle[0].process.pid in parse_processes(mark)
+        assert len(parse_processes(mark)) == 1  # the one that broke the protocol is gone
+    finally:
+        await pool.close()

@@ -6,12 +6,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
+from litestar.enums import ScopeType
 from litestar.handlers import BaseRouteHandler
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Receive, Scope, Send
 
 from docparse.errors import Forbidden, Unauthorized
 
@@ -89,7 +91,7 @@ class OperatorKeys(ApiKeys):
         return found
 
 
-def presented_key(connection: ASGIConnection) -> str | None:
+def presented_key(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     """`Authorization: Bearer <key>`, `X-API-Key: <key>`, or `?api_key=` (EventSource cannot send headers)."""
     scheme, _, token = connection.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
@@ -97,7 +99,7 @@ def presented_key(connection: ASGIConnection) -> str | None:
     return connection.headers.get("x-api-key") or connection.query_params.get("api_key")
 
 
-async def require_key(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def require_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Guard: sets `connection.state.owner`, or refuses with 401 when keys are on and none matches. (Async:
     Litestar would run a plain function in a worker thread, on every request.)"""
     keys: ApiKeys = connection.app.state.api_keys
@@ -110,7 +112,7 @@ async def require_key(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     connection.state.owner = owner
 
 
-async def require_operator(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def require_operator(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Guard of the monitor, which lists every tenant's jobs and can abort or retry them: it needs an operator key
     (or the session cookie one bought). With no keys of either kind (local use) it stays open; with API keys but
     no operator key it is off."""
@@ -135,7 +137,7 @@ def monitor_login(app: ASGIApp, operators: OperatorKeys) -> ASGIApp:
     monitor's JSON API is left to the guard, like anything else: a script sends its key with every call."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        path = request_path(scope) if scope["type"] == "http" and scope["method"] == "GET" else ""
+        path = request_path(scope) if scope["type"] == ScopeType.HTTP and scope["method"] == "GET" else ""
         if _monitor_page(path):
             query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
             key = next((value for name, value in query if name == "api_key"), None)
@@ -156,8 +158,10 @@ def monitor_login(app: ASGIApp, operators: OperatorKeys) -> ASGIApp:
                     (b"cache-control", b"no-store"),
                     cookie.to_encoded_header(),
                 ]
-                await send({"type": "http.response.start", "status": 303, "headers": headers})
-                await send({"type": "http.response.body", "body": b""})
+                start: HTTPResponseStartEvent = {"type": "http.response.start", "status": 303, "headers": headers}
+                body: HTTPResponseBodyEvent = {"type": "http.response.body", "body": b"", "more_body": False}
+                await send(start)
+                await send(body)
                 return
         await app(scope, receive, send)
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+)
 
 _TEXT = Schema(type=OpenAPIType.STRING)
 
@@ -18,7 +26,7 @@ class UploadOperation(Operation):
             type=OpenAPIType.OBJECT,
             required=["file"],
             properties={
-                "file": Schema(type=OpenAPIType.STRING, format="binary", description="the document"),
+                "file": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY, description="the document"),
                 "password": Schema(type=OpenAPIType.STRING, description="for an encrypted PDF"),
                 "pages": Schema(type=OpenAPIType.STRING, description="pages to parse, e.g. 1-3,7,10-"),
                 "options": Schema(type=OpenAPIType.STRING, description="tables,markdown (or a JSON object)"),
@@ -34,8 +42,8 @@ def with_success_media(*media_types: str) -> type[Operation]:
     class MultiMediaOperation(Operation):
         def __post_init__(self) -> None:
             for code, response in (self.responses or {}).items():
-                if code.startswith("2") and getattr(response, "content", None) is not None:
+                if code.startswith("2") and isinstance(response, OpenAPIResponse) and response.content is not None:
                     for media in media_types:
-                        response.content.setdefault(media, OpenAPIMediaType(schema=_TEXT))  # type: ignore[union-attr]
+                        response.content.setdefault(media, OpenAPIMediaType(schema=_TEXT))
 
     return MultiMediaOperation

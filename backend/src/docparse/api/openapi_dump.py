@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 from docparse.app import create_app
 from docparse.settings import Settings
 
 
-def openapi_document() -> dict:
+def openapi_document() -> dict[str, Any]:
     """The document Litestar serves at /schema/openapi.json. create_app only connects to Redis in its lifespan,
     which never runs here, so no Redis is needed."""
     return create_app(Settings()).openapi_schema.to_schema()

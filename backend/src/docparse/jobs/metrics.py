@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from typing import cast
 
 from redis.asyncio import Redis
 
@@ -53,7 +55,9 @@ class Snapshot:
 
 
 async def read_snapshot(redis: Redis, queue_name: str) -> Snapshot:
-    raw = {k.decode(): v.decode() for k, v in (await redis.hgetall(metrics_key(queue_name))).items()}
+    # redis-py types its commands for the sync and async clients at once (X | Awaitable[X]); this one is async
+    counters = await cast(Awaitable[dict[bytes, bytes]], redis.hgetall(metrics_key(queue_name)))
+    raw = {k.decode(): v.decode() for k, v in counters.items()}
     snap = Snapshot(
         jobs_finished={k.removeprefix("jobs:"): int(v) for k, v in raw.items() if k.startswith("jobs:")},
         pages_parsed=int(raw.get("pages_parsed", 0)),

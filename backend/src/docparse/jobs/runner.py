@@ -7,7 +7,7 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,7 @@ CHILD_COMMAND = (sys.executable, "-m", "docparse.jobs.child")
 MEMORY_ENV = "DOCPARSE_CHILD_MEMORY_MB"  # how the pool tells a parse process its memory ceiling
 MEMORY_EXIT = 75  # a parse process that ran out of memory where it could not report it exits with this code
 STOP_GRACE = 5.0  # seconds a stopped parse may take to finish its page
-_decode = msgspec.json.Decoder().decode
+_decode = msgspec.json.Decoder(dict[str, Any]).decode  # every message is a JSON object
 _encode = msgspec.json.Encoder().encode
 
 
@@ -270,11 +270,14 @@ class ChildPool:
         if event["ev"] == "error":
             raise error_for_code(event["code"], event["message"])
 
-    async def parse(self, request: ParseRequest, *, page_timeout: float, tick: float = 5.0) -> AsyncIterator[Event]:
+    async def parse(
+        self, request: ParseRequest, *, page_timeout: float, tick: float = 5.0
+    ) -> AsyncGenerator[Event, None]:
         """Parse `request`, yielding events. A page past `page_timeout` is killed with its process and reported
         as failed; the parse resumes at the next page in a fresh process. Document-level failures raise
         DocparseError."""
-        child: ParseChild | None = await self.acquire()
+        child = await self.acquire()
+        held = True  # False only between letting a dead process go and acquiring its replacement
         remaining: list[int] | None = None  # 0-based indices still to parse, once known
         retried: set[int | None] = set()  # pages (None: the opening) already given a second process
         answered = False  # the process said "done" or "error": it is free for another request
@@ -299,9 +302,10 @@ class ChildPool:
                         yield _page_failure(number, exc, page_timeout)
                         log.warning("page failed", job_id=request.job_id, page=number, reason=type(exc).__name__)
                     await child.kill()
-                    dead, child = child, None
-                    await self.release(dead)
+                    held = False  # if acquiring a fresh one fails, the dead one is not released twice
+                    await self.release(child)
                     child = await self.acquire()
+                    held = True
                     await child.send(request.message(remaining))
                     continue
                 if event is None:
@@ -312,12 +316,14 @@ class ChildPool:
                     if remaining is None:
                         remaining = list(event["indices"])
                         yield Opened(event["page_count"], [i + 1 for i in remaining])
-                elif kind == "page":
-                    remaining.pop(0)  # type: ignore[union-attr]
-                    yield PageDone(event["number"])
-                elif kind == "page_error":
-                    remaining.pop(0)  # type: ignore[union-attr]
-                    yield PageFailed(event["number"], event["code"], event["message"])
+                elif kind in ("page", "page_error"):
+                    if not remaining:  # pages come after "opened", one for each index it listed
+                        raise RuntimeError(f"parse process reported a {kind} out of turn: {event!r}")
+                    remaining.pop(0)
+                    if kind == "page":
+                        yield PageDone(event["number"])
+                    else:
+                        yield PageFailed(event["number"], event["code"], event["message"])
                 elif kind in ("done", "error"):
                     answered = True
                     child.jobs_done += 1
@@ -327,7 +333,7 @@ class ChildPool:
                         raise error_for_code(event["code"], event["message"])
                     return
         finally:
-            if child is not None:
+            if held:
                 # Shielded: a second cancel must not skip the release, or the pool's slot would be lost and the
                 # next job would wait for a process forever.
                 await asyncio.shield(

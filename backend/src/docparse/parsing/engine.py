@@ -9,7 +9,7 @@ import sys
 # ~80 MB more per parse process. We use neither (tables run with use_layout=False, markdown is our own), so
 # they are kept out — this only works before the first `import pymupdf` in the process.
 for _unused in ("pymupdf.layout", "pymupdf4llm"):
-    sys.modules.setdefault(_unused, None)  # type: ignore[arg-type]
+    sys.modules.setdefault(_unused, None)  # type: ignore[arg-type]  # None there is how Python refuses an import
 
 import pymupdf  # noqa: E402
 

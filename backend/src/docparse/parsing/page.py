@@ -109,8 +109,9 @@ def _needs_ocr(options: ParseOptions, char_count: int, images: list[Image], rect
         return options.ocr == "always"
     if char_count >= _USABLE_TEXT or not images:
         return False
-    page_area = rect.width * rect.height
-    covered = sum(abs(pymupdf.Rect(image.bbox) & rect) for image in images)  # overlaps count twice: rare, harmless
+    page_area: float = rect.width * rect.height
+    # overlaps count twice: rare, harmless
+    covered: float = sum(abs(pymupdf.Rect(image.bbox) & rect) for image in images)
     return page_area > 0 and covered / page_area >= _SCANNED_COVERAGE
 
 
@@ -164,7 +165,7 @@ def _bbox(x0: float, y0: float, x1: float, y1: float, matrix: pymupdf.Matrix | N
     return (round(x0 * 100) / 100, round(y0 * 100) / 100, round(x1 * 100) / 100, round(y1 * 100) / 100)
 
 
-def _blocks(raw: list[tuple], to_display: pymupdf.Matrix | None) -> tuple[list[Block], list[Image], str]:
+def _blocks(raw: list[tuple[Any, ...]], to_display: pymupdf.Matrix | None) -> tuple[list[Block], list[Image], str]:
     """Blocks in MuPDF's order, the image blocks again as images with their pixel size, and the page's text."""
     blocks: list[Block] = []
     images: list[Image] = []
@@ -243,7 +244,7 @@ def _tables(page: pymupdf.Page, textpage: pymupdf.TextPage) -> list[Table]:
     ]
 
 
-def _cell_texts(table: Any, words: list[tuple], to_text: pymupdf.Matrix | None) -> list[list[str | None]]:
+def _cell_texts(table: Any, words: list[tuple[Any, ...]], to_text: pymupdf.Matrix | None) -> list[list[str | None]]:
     """Each cell's words, by the text pass.
 
     Not Table.extract(): in PyMuPDF 2.0 it splits small glyphs onto lines of their own and drops spaces
@@ -262,7 +263,7 @@ def _text_rect(bbox: tuple[float, float, float, float], to_text: pymupdf.Matrix 
     return tuple(pymupdf.Rect(bbox) * to_text) if to_text is not None else bbox
 
 
-def _text_in(rect: tuple[float, ...], words: list[tuple]) -> str:
+def _text_in(rect: tuple[float, ...], words: list[tuple[Any, ...]]) -> str:
     """The words whose centre lies in `rect`, in reading order: spaces within a line, newlines between lines."""
     x0, y0, x1, y1 = rect
     inside = sorted(

@@ -39,11 +39,13 @@ def render_page(
     zoom = min(max(1, min(width, MAX_WIDTH)) / rect.width, _zoom_within(rect, max_pixels))
     # clip: only the page's visible area is drawn, however far its content reaches beyond it
     pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=rect, alpha=False)
-    return pix.tobytes("png")
+    png: bytes = pix.tobytes("png")
+    return png
 
 
 def _zoom_within(rect: pymupdf.Rect, max_pixels: int) -> float:
     """The largest zoom at which `rect` fits in `max_pixels`, allowing for MuPDF rounding each side outwards
     (up to 2 px): the root of (w·z + 2)(h·z + 2) = max_pixels."""
-    w, h = rect.width, rect.height
+    w: float = rect.width
+    h: float = rect.height
     return (math.sqrt((w + h) ** 2 + w * h * (max_pixels - 4)) - (w + h)) / (w * h)
