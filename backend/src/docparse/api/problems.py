@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import Any
 
 import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.types import ExceptionHandlersMap
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -60,41 +62,37 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
-def problem(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> Response:
-    body = {
-        "type": f"urn:docparse:error:{code}",
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
+def problem(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> Response[Problem]:
+    body = Problem(
+        type=f"urn:docparse:error:{code}", title=HTTPStatus(status).phrase, status=status, detail=detail, code=code
+    )
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def docparse_error_handler(_: Request, exc: DocparseError) -> Response:
+def docparse_error_handler(_: Request[Any, Any, Any], exc: DocparseError) -> Response[Problem]:
     return problem(exc.status_code, exc.code, exc.message, exc.headers)
 
 
-def http_error_handler(_: Request, exc: HTTPException) -> Response:
+def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
     detail = exc.detail
     if isinstance(exc, ValidationException) and exc.extra:
         detail = f"{detail}: {exc.extra}"
     return problem(exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"), detail, exc.headers)
 
 
-def redis_error_handler(request: Request, exc: Exception) -> Response:
+def redis_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     """Redis away, too slow, or no free connection in the pool: the client may try again shortly (503), and
     nothing is logged as a bug."""
     log.warning("Redis unavailable", path=request.url.path, error=str(exc))
     return docparse_error_handler(request, Unavailable())
 
 
-def internal_error_handler(request: Request, exc: Exception) -> Response:
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     log.exception("unhandled error", path=request.url.path, exc_info=exc)
     return problem(500, "internal", "Something went wrong inside docparse. The error was logged.")
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DocparseError: docparse_error_handler,
     HTTPException: http_error_handler,
     RedisConnectionError: redis_error_handler,
