@@ -10,10 +10,11 @@ import structlog
 from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.enums import ScopeType
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Receive, Scope, Send
 from litestar_saq import SAQConfig, SAQPlugin
 
 from docparse.api.auth import (
@@ -27,6 +28,7 @@ from docparse.api.auth import (
 from docparse.api.controllers import HealthController, JobController, JobListController, UploadController
 from docparse.api.metrics import MetricsController
 from docparse.api.problems import EXCEPTION_HANDLERS
+from docparse.jobs.orchestrator import Orchestrator
 from docparse.jobs.queue import ApiQueue
 from docparse.jobs.service import JobService
 from docparse.logs import configure_logging
@@ -38,11 +40,17 @@ def monitor_slash(app: ASGIApp) -> ASGIApp:
     """SAQ's monitor page routes itself by its URL and only knows `/monitor/`: send `/monitor` there."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and request_path(scope) == MONITOR_PATH:
+        if scope["type"] == ScopeType.HTTP and request_path(scope) == MONITOR_PATH:
             query = scope.get("query_string", b"")
             location = MONITOR_PATH.encode() + b"/" + (b"?" + query if query else b"")
-            await send({"type": "http.response.start", "status": 308, "headers": [(b"location", location)]})
-            await send({"type": "http.response.body", "body": b""})
+            start: HTTPResponseStartEvent = {
+                "type": "http.response.start",
+                "status": 308,
+                "headers": [(b"location", location)],
+            }
+            body: HTTPResponseBodyEvent = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(start)
+            await send(body)
             return
         await app(scope, receive, send)
 
@@ -53,28 +61,27 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings)
     queue = ApiQueue(settings)
-    storage = LocalStorage(settings.storage_dir)
-    service = JobService(queue, settings, storage)
+    # The API sees the jobs layer through the Orchestrator only; the queue is shared with SAQ's monitor.
+    jobs: Orchestrator = JobService(queue, settings, LocalStorage(settings.storage_dir))
     operators = OperatorKeys(settings.admin_key_list)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        storage.ensure()
-        await queue.connect()
-        await service.records.index_owners()  # once per queue: jobs recorded before per-owner histories
+        await jobs.startup()
         try:
             yield
         finally:
-            await service.close()
-            await queue.disconnect()
+            await jobs.close()
 
-    def provide_jobs(state: State) -> JobService:
-        return state.jobs
+    def provide_jobs(state: State) -> Orchestrator:
+        jobs: Orchestrator = state.jobs
+        return jobs
 
-    def provide_owner(request: Request) -> str:
-        return request.state.owner  # set by the require_key guard
+    def provide_owner(request: Request[Any, Any, Any]) -> str:
+        owner: str = request.state.owner  # set by the require_key guard
+        return owner
 
-    async def bind_log_context(request: Request) -> None:
+    async def bind_log_context(request: Request[Any, Any, Any]) -> None:
         """Every log line of a request about a job carries its job_id. (Async: Litestar runs a plain function in
         a worker thread, which cost a quarter of a status request.)"""
         structlog.contextvars.clear_contextvars()
@@ -105,11 +112,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         before_request=bind_log_context,
         middleware=[monitor_slash, DefineMiddleware(monitor_login, operators=operators)],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         plugins=[saq],
         lifespan=[lifespan],
         state=State(
-            {"jobs": service, "settings": settings, "api_keys": ApiKeys(settings.api_key_list), "admin_keys": operators}
+            {"jobs": jobs, "settings": settings, "api_keys": ApiKeys(settings.api_key_list), "admin_keys": operators}
         ),
         openapi_config=OpenAPIConfig(title="docparse", version="0.1.0", path="/schema"),
         logging_config=None,

@@ -14,6 +14,7 @@ from litestar.testing import AsyncTestClient
 
 from docparse.api.auth import owner_of
 from docparse.app import create_app
+from docparse.jobs.chores import Chores
 from docparse.jobs.queue import create_queue
 from docparse.jobs.records import JobRecord, RecordStore
 from docparse.jobs.service import JobService
@@ -135,13 +136,13 @@ async def test_retention_cleans_the_per_owner_index(tmp_path: Path) -> None:
             await service.records.create(record, password=None)
         # The old job's record expired (its TTL ran out); the new one is still there.
         await queue.redis.delete(service.records.key("11111111-1111-4111-8111-111111111111"))
-        listed, _ = await service.list(status=None, limit=10, cursor=None, owner=owner)
+        listed, _ = await service.list_jobs(status=None, limit=10, cursor=None, owner=owner)
         assert [s.job_id for s in listed] == ["22222222-2222-4222-8222-222222222222"]
 
         assert indexed_under(settings, "11111111-1111-4111-8111-111111111111") != []
-        assert await service.purge_expired() == 1
+        assert await Chores(queue, settings, service.storage).purge_expired() == 1
         assert indexed_under(settings, "11111111-1111-4111-8111-111111111111") == []
-        listed, _ = await service.list(status=None, limit=10, cursor=None, owner=owner)
+        listed, _ = await service.list_jobs(status=None, limit=10, cursor=None, owner=owner)
         assert [s.job_id for s in listed] == ["22222222-2222-4222-8222-222222222222"]
     finally:
         await queue.disconnect()

@@ -13,9 +13,9 @@ import redis
 from litestar.testing import AsyncTestClient
 
 from docparse.app import create_app
+from docparse.jobs.chores import Chores
 from docparse.jobs.queue import create_queue
 from docparse.jobs.records import JobRecord
-from docparse.jobs.service import JobService
 from docparse.settings import Settings
 from docparse.storage import LocalStorage
 from tests.api.live import REDIS_SERVER, PrivateRedis
@@ -64,7 +64,7 @@ async def test_the_rescue_drops_a_record_whose_upload_never_completed(settings: 
     upload's file is gone, so the workers' rescue removes it rather than queueing a job doomed to fail."""
     queue = create_queue(settings)
     storage = LocalStorage(settings.storage_dir)
-    service = JobService(queue, settings, storage)
+    service = Chores(queue, settings, storage)
     job_id = str(uuid.uuid4())
     record = JobRecord(job_id=job_id, filename="a.pdf", file_type="pdf", size=1, sha256="0", created_at=time.time())
     try:
@@ -81,7 +81,7 @@ async def test_the_rescue_drops_a_record_whose_upload_never_completed(settings: 
 async def test_a_job_that_lost_only_its_queue_entry_is_queued_again(settings: Settings, tmp_path: Path) -> None:
     queue = create_queue(settings)
     storage = LocalStorage(settings.storage_dir)
-    service = JobService(queue, settings, storage)
+    service = Chores(queue, settings, storage)
     job_id = str(uuid.uuid4())
     source = storage.source_path(job_id)
     source.parent.mkdir(parents=True)
@@ -100,7 +100,7 @@ async def test_retention_keeps_an_upload_still_arriving(tmp_path: Path) -> None:
     not an orphan. An upload left alone for longer than the orphan age is."""
     settings = make_settings(tmp_path)
     storage = LocalStorage(settings.storage_dir)
-    service = JobService(create_queue(settings), settings, storage)
+    service = Chores(create_queue(settings), settings, storage)
     long_ago = time.time() - 2 * 3600
     arriving, abandoned = str(uuid.uuid4()), str(uuid.uuid4())
     for job_id in (arriving, abandoned):
@@ -119,7 +119,7 @@ async def test_retention_keeps_an_upload_still_arriving(tmp_path: Path) -> None:
 
 async def test_retention_never_removes_the_files_of_a_recorded_job(settings: Settings) -> None:
     storage = LocalStorage(settings.storage_dir)
-    service = JobService(create_queue(settings), settings, storage)
+    service = Chores(create_queue(settings), settings, storage)
     job_id = str(uuid.uuid4())
     source = storage.source_path(job_id)
     source.parent.mkdir(parents=True)

@@ -16,6 +16,8 @@ from litestar.testing import AsyncTestClient
 from saq import Job, Status
 from saq.queue.redis import RedisQueue
 
+from docparse.errors import DocparseError
+from docparse.jobs import state
 from docparse.jobs.queue import PARSE_FUNCTION, create_queue
 from docparse.jobs.records import JobRecord, RecordStore
 from docparse.jobs.runner import ChildPool
@@ -105,15 +107,15 @@ async def test_late_writes_do_not_bring_a_finished_record_back(
 async def test_a_retry_reopens_what_nothing_else_may(queue: RedisQueue, settings: Settings, tmp_path: Path) -> None:
     deps, job_id = await _finished_job(queue, settings, tmp_path, "failed")
     records = deps.records
-    assert await records.start(job_id, status="processing") == -1
-    assert not await records.update_live(job_id, status="queued")
-    assert await records.reopen(job_id, None, status="queued")  # what POST /jobs/{id}/retry does
-    assert await records.start(job_id, status="processing") == 2  # attempts go on counting
-    assert await records.finish(job_id, 60, status="completed")
-    assert not await records.finish(job_id, 60, status="failed"), "a second ending replaced the first"
+    assert await state.start(records, job_id) == -1
+    assert not await state.requeue(records, job_id)
+    assert await state.reopen(records, job_id)  # what POST /jobs/{id}/retry does
+    assert await state.start(records, job_id) == 2  # attempts go on counting
+    assert await state.complete(records, job_id, 60)
+    assert not await state.fail(records, job_id, 60, DocparseError()), "a second ending replaced the first"
     record = await records.get(job_id)
     assert record is not None and record.status == "completed" and record.attempts == 2
-    assert await records.start(str(uuid.uuid4()), status="processing") == 0  # a deleted job
+    assert await state.start(records, str(uuid.uuid4())) == 0  # a deleted job
     await deps.pool.close()
 
 
@@ -128,9 +130,12 @@ async def _finished_job(queue: RedisQueue, settings: Settings, tmp_path: Path, s
     job_id = str(uuid.uuid4())
     record = JobRecord(job_id=job_id, filename="a.pdf", file_type="pdf", size=1, sha256="0", created_at=time.time())
     await records.create(record, password=None)
-    await records.update(job_id, status="processing", started_at=time.time(), attempts=1)
-    error = {} if status == "completed" else {"error_code": "x", "error_message": "it ended"}
-    await records.finish(job_id, 3600, status=status, pages_done=2, pages_total=3, **error)
+    assert await state.start(records, job_id) == 1
+    if status == "completed":
+        assert await state.complete(records, job_id, 3600, pages_done=2, pages_total=3)
+    else:
+        ending = state.fail if status == "failed" else state.cancel
+        assert await ending(records, job_id, 3600, DocparseError("it ended"), pages_done=2, pages_total=3)
     storage = LocalStorage(tmp_path / "storage")
     pool = ChildPool(size=1, max_jobs=1)  # never started: a skipped run must not need a parse process
     return WorkerDeps(settings, records, storage, pool), job_id

@@ -12,7 +12,11 @@ from litestar.testing import AsyncTestClient
 from saq import Status
 
 from docparse.app import create_app
+from docparse.errors import Encrypted
+from docparse.jobs import state
+from docparse.jobs.chores import Chores
 from docparse.jobs.queue import create_queue
+from docparse.jobs.records import RecordStore
 from docparse.jobs.service import JobService
 from docparse.settings import Settings
 from docparse.storage import LocalStorage
@@ -121,6 +125,39 @@ async def test_retry_after_cancel(client: AsyncTestClient, settings: Settings, t
         worker.stop()
 
 
+async def test_a_retry_asked_before_saq_settles_the_attempt_still_runs(
+    client: AsyncTestClient, settings: Settings, tmp_path: Path
+) -> None:
+    """The task writes its ending before SAQ lets go of the attempt, and SAQ refuses to queue a job it still
+    holds: a retry asked for in between must wait for SAQ rather than be dropped (which left the job "failed"
+    with an internal error for good)."""
+    job_id = await upload(client, make_pdf(tmp_path / "a.pdf", pages=2))
+    queue = create_queue(settings)
+    records = RecordStore(queue.redis, settings.queue_name)
+    job = await queue.job(job_id)
+    assert job is not None
+    await queue.redis.lrem(queue.namespace("queued"), 0, job.id)  # a worker took it ...
+    assert await state.start(records, job_id) == 1
+    assert await state.fail(records, job_id, 3600, Encrypted())  # ... and the task wrote its ending
+
+    async def settle() -> None:  # SAQ settles the attempt a moment later, then the after-process hook runs
+        await asyncio.sleep(1)
+        await queue.finish(job, Status.FAILED, error="encrypted")
+        await records.update(job_id, settled_at=time.time())
+
+    service = JobService(queue, settings, LocalStorage(settings.storage_dir))  # in this event loop, unlike the client's
+    retried, _ = await asyncio.gather(service.retry(job_id), settle())
+    assert retried.status == "queued" and await queue.count("queued") == 1
+    worker = WorkerProcess(settings)
+    try:
+        worker.wait_ready()
+        done = await wait_for_status(client, job_id, TERMINAL)
+        assert done["status"] == "completed" and done["attempts"] == 2, done
+    finally:
+        worker.stop()
+        await queue.disconnect()
+
+
 async def test_delete_leaves_nothing_behind(
     client: AsyncTestClient, slow_worker: WorkerProcess, settings: Settings, tmp_path: Path
 ) -> None:
@@ -203,7 +240,7 @@ async def test_retention_removes_expired_jobs(tmp_path: Path) -> None:
             job_id = await upload(client, make_pdf(tmp_path / "a.pdf", pages=2))
             await wait_for_status(client, job_id, TERMINAL)
             await asyncio.sleep(2.2)  # the record's TTL runs out
-            service = JobService(create_queue(settings), settings, LocalStorage(settings.storage_dir))
+            service = Chores(create_queue(settings), settings, LocalStorage(settings.storage_dir))
             assert await service.purge_expired() == 1
             await service.queue.disconnect()
             assert (await client.get(f"/jobs/{job_id}")).status_code == 404
@@ -273,7 +310,7 @@ async def test_a_job_saq_lost_track_of_is_rescued(client: AsyncTestClient, setti
     job.status, job.started, job.attempts = Status.ACTIVE, job.queued, 1
     job.touched = job.queued - 60_000  # and its worker died a minute ago
     await queue.redis.set(job.id, queue.serialize(job))
-    service = JobService(queue, settings, LocalStorage(settings.storage_dir))
+    service = Chores(queue, settings, LocalStorage(settings.storage_dir))
     assert (await client.get(f"/jobs/{job_id}")).json()["status"] == "processing"
     assert await service.rescue_orphans() == 1
     assert await service.rescue_orphans() == 0

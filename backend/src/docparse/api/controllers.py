@@ -1,10 +1,10 @@
-"""HTTP controllers: upload, job status and results, health. Each handler calls one function of the jobs layer."""
+"""HTTP controllers: upload, job status and results, health. Each handler calls the Orchestrator (jobs layer)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 import structlog
@@ -29,8 +29,9 @@ from docparse.api.schemas import (
 from docparse.api.upload import receive_upload
 from docparse.errors import InvalidRequest, JobNotFound
 from docparse.filetypes import SUPPORTED_TYPES
-from docparse.jobs.service import JobService, StoredUpload
-from docparse.jobs.status import JobState, JobStatus
+from docparse.jobs.orchestrator import Orchestrator, StoredUpload
+from docparse.jobs.state import JobState
+from docparse.jobs.status import JobStatus
 from docparse.pageranges import validate_page_spec
 from docparse.results import DocumentInfo, Page
 
@@ -67,15 +68,16 @@ class UploadController(Controller):
         operation_class=UploadOperation,
         responses=problem_responses(400, 413, 415, 429),
     )
-    async def upload(self, request: Request, jobs: JobService, owner: str) -> Response[UploadAccepted]:
+    async def upload(self, request: Request[Any, Any, Any], jobs: Orchestrator, owner: str) -> Response[UploadAccepted]:
         """Multipart form: `file` (required), `password`, `pages` (e.g. `1-3,7`), `options` (`tables,markdown`).
         429 with Retry-After when DOCPARSE_MAX_QUEUED jobs already wait (checked before the body is read, and
         again before the job is queued)."""
         await jobs.check_room()
         job_id = str(uuid.uuid4())
         structlog.contextvars.bind_contextvars(job_id=job_id)
+        sink = jobs.open_upload(job_id)
         try:
-            received = await receive_upload(request, jobs.storage.source_path(job_id), jobs.settings.max_upload_bytes)
+            received = await receive_upload(request, sink, jobs.settings.max_upload_bytes)
             pages = received.fields.get("pages", "").strip() or None
             validate_page_spec(pages)
             options = {**_parse_flags(received.fields.get("options")), "pages": pages}
@@ -86,7 +88,7 @@ class UploadController(Controller):
                 owner=owner,
             )
         except BaseException:
-            jobs.storage.delete_job(job_id)  # nothing half-accepted is left behind
+            await sink.discard()  # nothing half-accepted is left behind
             raise
         location = f"/jobs/{job_id}"
         body = UploadAccepted(
@@ -109,7 +111,7 @@ class JobController(Controller):
     guards = [require_key]
 
     @get(operation_id="getJob", summary="Status and progress of a job", responses=problem_responses(404))
-    async def status(self, job_id: FromPath[uuid.UUID], jobs: JobService, owner: str) -> JobStatus:
+    async def status(self, job_id: FromPath[uuid.UUID], jobs: Orchestrator, owner: str) -> JobStatus:
         return await jobs.status(str(job_id), owner)
 
     @get(
@@ -125,7 +127,7 @@ class JobController(Controller):
     async def result(
         self,
         job_id: FromPath[uuid.UUID],
-        jobs: JobService,
+        jobs: Orchestrator,
         owner: str,
         format: FromQuery[Literal["json", "text", "markdown"]] = "json",
         pages: FromQuery[str | None] = None,
@@ -156,7 +158,7 @@ class JobController(Controller):
         summary="Cancel a queued or processing job",
         responses=problem_responses(404, 409),
     )
-    async def cancel(self, job_id: FromPath[uuid.UUID], jobs: JobService, owner: str) -> JobStatus:
+    async def cancel(self, job_id: FromPath[uuid.UUID], jobs: Orchestrator, owner: str) -> JobStatus:
         """A queued job is cancelled at once; a processing one stops within a page (its parse process is
         killed) and ends `cancelled` with the pages done so far. 409 for a finished job."""
         return await jobs.cancel(str(job_id), owner)
@@ -169,7 +171,7 @@ class JobController(Controller):
         responses=problem_responses(400, 404, 409),
     )
     async def retry(
-        self, job_id: FromPath[uuid.UUID], jobs: JobService, owner: str, data: JSONBody[RetryRequest | None] = None
+        self, job_id: FromPath[uuid.UUID], jobs: Orchestrator, owner: str, data: JSONBody[RetryRequest | None] = None
     ) -> JobStatus:
         """Re-runs the same stored file under the same job id (its URLs stay valid); `attempts` keeps counting.
         Send `{"password": "..."}` to retry an encrypted document with its password."""
@@ -181,7 +183,7 @@ class JobController(Controller):
         summary="Delete a job, its file and its results",
         responses=problem_responses(404),
     )
-    async def remove(self, job_id: FromPath[uuid.UUID], jobs: JobService, owner: str) -> None:
+    async def remove(self, job_id: FromPath[uuid.UUID], jobs: Orchestrator, owner: str) -> None:
         """A running job is cancelled first. Nothing of the job is left in Redis or in storage."""
         await jobs.delete(str(job_id), owner=owner)
 
@@ -195,7 +197,7 @@ class JobController(Controller):
     async def events(
         self,
         job_id: FromPath[uuid.UUID],
-        jobs: JobService,
+        jobs: Orchestrator,
         owner: str,
         last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
     ) -> ServerSentEvent:
@@ -225,7 +227,7 @@ class JobController(Controller):
             **problem_responses(404, 409),
         },
     )
-    async def document(self, job_id: FromPath[uuid.UUID], jobs: JobService, owner: str) -> Response[bytes]:
+    async def document(self, job_id: FromPath[uuid.UUID], jobs: Orchestrator, owner: str) -> Response[bytes]:
         await jobs.status(str(job_id), owner)
         return Response(jobs.document_json(str(job_id)), media_type="application/json")
 
@@ -237,7 +239,7 @@ class JobController(Controller):
         responses={200: ResponseSpec(Page, description="The page", generate_examples=False), **problem_responses(404)},
     )
     async def page(
-        self, job_id: FromPath[uuid.UUID], number: FromPath[int], jobs: JobService, owner: str
+        self, job_id: FromPath[uuid.UUID], number: FromPath[int], jobs: Orchestrator, owner: str
     ) -> Response[bytes]:
         status = await jobs.status(str(job_id), owner)
         data = jobs.page_json(str(job_id), number)
@@ -258,7 +260,7 @@ class JobController(Controller):
         self,
         job_id: FromPath[uuid.UUID],
         number: FromPath[int],
-        jobs: JobService,
+        jobs: Orchestrator,
         owner: str,
         width: Annotated[int, QueryParameter(ge=1, le=10_000)] = 800,
     ) -> Response[bytes]:
@@ -266,13 +268,13 @@ class JobController(Controller):
         tall that the picture would pass DOCPARSE_RENDER_MAX_PIXELS) and cached with the results. The
         X-Image-Width and X-Image-Height headers give its size; box coordinates scale by (picture width / page
         width)."""
-        data = (await jobs.page_image(str(job_id), number, width, owner)).read_bytes()
+        data = await jobs.page_image(str(job_id), number, width, owner)
         # a PNG starts with its IHDR chunk: width and height at bytes 16-24, big-endian
         size = {"X-Image-Width": str(int.from_bytes(data[16:20])), "X-Image-Height": str(int.from_bytes(data[20:24]))}
         return Response(data, media_type="image/png", headers={"Cache-Control": "private, max-age=86400", **size})
 
 
-def _json_result(jobs: JobService, job_id: str, pages: str | None, failed: list[dict]) -> Iterator[bytes]:
+def _json_result(jobs: Orchestrator, job_id: str, pages: str | None, failed: list[dict[str, Any]]) -> Iterator[bytes]:
     yield b'{"job_id":"' + job_id.encode() + b'","result":{"document":' + jobs.document_json(job_id)
     yield b',"pages":['
     for i, (_, data) in enumerate(jobs.stored_pages(job_id, pages)):
@@ -288,7 +290,7 @@ class _PageText(msgspec.Struct):
 _decode_text = msgspec.json.Decoder(_PageText)
 
 
-def _text_result(jobs: JobService, job_id: str, pages: str | None, field: str) -> Iterator[bytes]:
+def _text_result(jobs: Orchestrator, job_id: str, pages: str | None, field: str) -> Iterator[bytes]:
     for i, (_, data) in enumerate(jobs.stored_pages(job_id, pages)):
         page = _decode_text.decode(data)
         text = page.markdown if field == "markdown" and page.markdown is not None else page.text
@@ -303,7 +305,7 @@ class JobListController(Controller):
     @get(operation_id="listJobs", summary="History of jobs, newest first", responses=problem_responses(400))
     async def list_jobs(
         self,
-        jobs: JobService,
+        jobs: Orchestrator,
         owner: str,
         status: FromQuery[JobState | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
@@ -311,7 +313,7 @@ class JobListController(Controller):
     ) -> JobList:
         """`status` filters; pass `next_cursor` back as `cursor` for the next page (`null` on the last one).
         Finished jobs stay listed until their retention ends (`expires_at`)."""
-        found, next_cursor = await jobs.list(status=status, limit=limit, cursor=cursor, owner=owner)
+        found, next_cursor = await jobs.list_jobs(status=status, limit=limit, cursor=cursor, owner=owner)
         return JobList(jobs=found, next_cursor=next_cursor)
 
 
@@ -323,7 +325,7 @@ class HealthController(Controller):
         operation_id="getConfig",
         summary="Limits and options the server applies, for clients to check before uploading",
     )
-    async def config(self, jobs: JobService) -> ServerConfig:
+    async def config(self, jobs: Orchestrator) -> ServerConfig:
         s = jobs.settings
         return ServerConfig(
             max_upload_bytes=s.max_upload_bytes,
@@ -344,6 +346,6 @@ class HealthController(Controller):
         summary="Readiness: Redis reachable and at least one worker alive",
         responses={503: ResponseSpec(Readiness, description="Not ready, with the reason", generate_examples=False)},
     )
-    async def ready(self, jobs: JobService) -> Response[Readiness]:
+    async def ready(self, jobs: Orchestrator) -> Response[Readiness]:
         info = await jobs.ready()
         return Response(Readiness(**info), status_code=200 if info["ready"] else 503)

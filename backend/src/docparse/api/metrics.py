@@ -9,8 +9,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from docparse.jobs.metrics import Snapshot, read_snapshot
-from docparse.jobs.service import JobService
+from docparse.jobs.metrics import Snapshot
+from docparse.jobs.orchestrator import Orchestrator
+from docparse.jobs.state import JobState
 
 
 class SnapshotCollector(Collector):
@@ -22,12 +23,12 @@ class SnapshotCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         s = self.snap
         finished = CounterMetricFamily("docparse_jobs_finished", "Jobs that ended, by final status", labels=["status"])
-        for status in ("completed", "failed", "cancelled"):
-            finished.add_metric([status], s.jobs_finished.get(status, 0))
+        for status in (JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED):
+            finished.add_metric([status.value], s.jobs_finished.get(status, 0))
         yield finished
         jobs = GaugeMetricFamily("docparse_jobs", "Jobs waiting or running now, by status", labels=["status"])
-        jobs.add_metric(["queued"], s.queued)
-        jobs.add_metric(["processing"], s.active)
+        jobs.add_metric([JobState.QUEUED.value], s.queued)
+        jobs.add_metric([JobState.PROCESSING.value], s.active)
         yield jobs
         yield GaugeMetricFamily("docparse_queue_depth", "Jobs waiting in the queue", value=s.queued)
         yield GaugeMetricFamily("docparse_workers", "Workers that reported in the last seconds", value=s.workers)
@@ -47,10 +48,8 @@ class MetricsController(Controller):
     include_in_schema = False
 
     @get(operation_id="metrics")
-    async def metrics(self, jobs: JobService) -> Response[bytes]:
-        snap = await read_snapshot(jobs.queue.redis, jobs.settings.queue_name)
-        info = await jobs.queue.info()
-        snap.queued, snap.active, snap.workers = info["queued"], info["active"], len(info["workers"])
+    async def metrics(self, jobs: Orchestrator) -> Response[bytes]:
+        snap = await jobs.metrics_snapshot()
         registry = CollectorRegistry(auto_describe=False)
         registry.register(SnapshotCollector(snap))
         # The process's own metrics (GC, memory, CPU) from the default registry, then the service's.

@@ -6,13 +6,14 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
 from litestar import Request
 from multipart import MultipartError, MultipartSegment, ParserLimitReached, PushMultipartParser
 
 from docparse.errors import EmptyFile, FileTooLarge, InvalidRequest, UnsupportedType
 from docparse.filetypes import detect_type
+from docparse.jobs.orchestrator import UploadSink
 
 HEAD_BYTES = 64 * 1024  # enough to tell every supported type apart
 FIELD_LIMIT = 64 * 1024  # text fields (password, pages, options) are small
@@ -48,7 +49,7 @@ def sanitize_filename(raw: str | None) -> str:
     return name or "upload"
 
 
-async def receive_upload(request: Request, destination: Path, max_bytes: int) -> ReceivedUpload:
+async def receive_upload(request: Request[Any, Any, Any], destination: UploadSink, max_bytes: int) -> ReceivedUpload:
     """Write the `file` part of `request` to `destination`; return what was learnt on the way.
 
     Raises FileTooLarge as soon as the limit is passed (or at once, from Content-Length; every byte of the body
@@ -64,11 +65,13 @@ async def receive_upload(request: Request, destination: Path, max_bytes: int) ->
     try:
         return await _stream(request, boundary, destination, max_bytes)
     except BaseException:
-        destination.unlink(missing_ok=True)
+        await destination.discard()
         raise
 
 
-async def _stream(request: Request, boundary: str, destination: Path, max_bytes: int) -> ReceivedUpload:
+async def _stream(
+    request: Request[Any, Any, Any], boundary: str, destination: UploadSink, max_bytes: int
+) -> ReceivedUpload:
     digest = hashlib.sha256()
     head = bytearray()
     fields: dict[str, str] = {}
@@ -76,7 +79,7 @@ async def _stream(request: Request, boundary: str, destination: Path, max_bytes:
     body_limit = max_bytes + FORM_OVERHEAD
     segment: MultipartSegment | None = None
     text = bytearray()
-    out = None  # the file being written; only the first part named 'file' is kept
+    found = False  # only the first part named 'file' is kept
     writing = False
     try:
         with PushMultipartParser(
@@ -91,25 +94,23 @@ async def _stream(request: Request, boundary: str, destination: Path, max_bytes:
                 for event in parser.parse(chunk):
                     if isinstance(event, MultipartSegment):
                         segment, text = event, bytearray()
-                        writing = event.name == "file" and event.filename is not None and out is None
+                        writing = event.name == "file" and event.filename is not None and not found
                         if writing:
-                            filename = event.filename
-                            destination.parent.mkdir(parents=True, exist_ok=True)
-                            out = open(destination, "wb")  # noqa: SIM115  (closed below or in finally)
+                            filename, found = event.filename, True
                     elif event is None:  # end of a part
                         if segment is not None and segment.filename is None:
                             fields[segment.name] = text.decode(segment.charset or "utf-8", "replace")
-                        if writing and out is not None:
-                            out.close()
+                        if writing:
+                            await destination.close()
                         segment, writing = None, False
-                    elif writing and out is not None:
+                    elif writing:
                         size += len(event)
                         if size > max_bytes:
                             raise FileTooLarge(_too_large(max_bytes))
                         digest.update(event)
                         if len(head) < HEAD_BYTES:
                             head.extend(event[: HEAD_BYTES - len(head)])
-                        out.write(event)
+                        await destination.write(event)
                     elif segment is not None and segment.filename is None:
                         text.extend(event)
                         if len(text) > FIELD_LIMIT:
@@ -122,9 +123,8 @@ async def _stream(request: Request, boundary: str, destination: Path, max_bytes:
     except MultipartError as exc:
         raise InvalidRequest(f"The multipart body is malformed: {exc}") from None
     finally:
-        if out is not None:
-            out.close()
-    if out is None:
+        await destination.close()
+    if not found:
         raise InvalidRequest("No file was sent: put the document in a multipart field named 'file'.")
     if size == 0:
         raise EmptyFile()

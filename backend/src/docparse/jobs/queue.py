@@ -7,6 +7,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from saq import Job
 from saq.queue.redis import ID_PREFIX, PubSubMultiplexer, RedisQueue
 
+from docparse.errors import WorkerLost
 from docparse.settings import Settings
 
 PARSE_FUNCTION = "parse_document"
@@ -27,7 +28,7 @@ def create_queue(settings: Settings, redis: Redis | None = None) -> RedisQueue:
         name=settings.queue_name,
         dump=_dump,
         load=msgspec.json.decode,
-        swept_error_message="worker_lost",
+        swept_error_message=WorkerLost.code,  # tells a sweep from a cancel (state.py)
     )
 
 
@@ -54,7 +55,7 @@ class ApiQueue(RedisQueue):
             name=settings.queue_name,
             dump=_dump,
             load=msgspec.json.decode,
-            swept_error_message="worker_lost",
+            swept_error_message=WorkerLost.code,  # tells a sweep from a cancel (state.py)
         )
         # SAQ's pub/sub reader (one per process, shared by every event stream) blocks until a message comes: a
         # socket timeout would break that read every few seconds, so it has a client of its own, without one.

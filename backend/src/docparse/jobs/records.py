@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import base64
 import re
-import time
-from typing import Any
+from collections.abc import Awaitable, Set
+from typing import Any, TypedDict, Unpack
 
 import msgspec
+import structlog
 from redis.asyncio import Redis
 
 from docparse.errors import InvalidRequest
+from docparse.jobs.state import TERMINAL as _TERMINAL
+from docparse.jobs.state import JobState
+
+log = structlog.get_logger(__name__)
+
+
+async def reply(answer: Awaitable[Any] | Any) -> Any:
+    """A command's reply. redis-py types each command for its sync and async clients at once, and for decoded
+    strings, so the caller states the type (this client answers bytes)."""
+    return await answer
 
 
 class PageError(msgspec.Struct):
@@ -21,7 +32,8 @@ class PageError(msgspec.Struct):
 
 class JobRecord(msgspec.Struct, kw_only=True):
     """One job as stored in its Redis hash. `status` is what the job's own code last wrote; the public status
-    merges it with SAQ's view (see status.py), because a dead worker cannot write anything."""
+    merges it with SAQ's view (see status.py), because a dead worker cannot write anything. Only the operations
+    of state.py write `status`."""
 
     job_id: str
     filename: str
@@ -30,7 +42,7 @@ class JobRecord(msgspec.Struct, kw_only=True):
     sha256: str
     created_at: float
     options: dict[str, Any] = {}
-    status: str = "queued"
+    status: JobState = JobState.QUEUED
     pages_done: int = 0
     pages_total: int | None = None
     failed_pages: list[PageError] = []
@@ -44,7 +56,24 @@ class JobRecord(msgspec.Struct, kw_only=True):
     settled_at: float | None = None  # when a worker last finished with the job (SAQ writes nothing after it)
 
 
+class RecordUpdate(TypedDict, total=False):
+    """The fields of a record a writer may set, by name and type (a misspelt field is a type error). `status`
+    is not one of them: it changes only through the operations of state.py."""
+
+    pages_done: int
+    pages_total: int | None
+    failed_pages: list[PageError]
+    started_at: float | None
+    finished_at: float | None
+    error_code: str | None
+    error_message: str | None
+    cancel_requested: bool
+    settled_at: float | None
+
+
 _JSON_FIELDS = {"options", "failed_pages"}
+_KNOWN_FIELDS = {*JobRecord.__struct_fields__, "password"}
+_unknown_logged: set[str] = set()  # unknown field names already logged by this process
 
 
 def _to_hash(values: dict[str, Any]) -> dict[str, str]:
@@ -62,9 +91,16 @@ def _to_hash(values: dict[str, Any]) -> dict[str, str]:
 
 
 def record_from_hash(raw: dict[bytes, bytes]) -> JobRecord:
+    """The record in a Redis hash. A field this code does not know (written by a newer or older version, or
+    misspelt) is left out and logged, once per name per process, rather than dropped without a trace."""
     values: dict[str, Any] = {}
     for key, value in raw.items():
         name, text = key.decode(), value.decode()
+        if name not in _KNOWN_FIELDS:
+            if name not in _unknown_logged:
+                _unknown_logged.add(name)
+                log.warning("unknown field in a job record", field=name)
+            continue
         if name in _JSON_FIELDS:
             values[name] = msgspec.json.decode(text)
         elif name == "password":
@@ -73,37 +109,34 @@ def record_from_hash(raw: dict[bytes, bytes]) -> JobRecord:
             values[name] = None if name != "cancel_requested" else False
         else:
             values[name] = text
-    values = {k: v for k, v in values.items() if k in JobRecord.__struct_fields__ and v is not None}
+    values = {k: v for k, v in values.items() if v is not None}
     return msgspec.convert(values, JobRecord, strict=False)
 
 
-# Lua: whether the record at KEYS[1] has finished (completed, failed or cancelled).
-_FINISHED = """
-local function finished()
-  local s = redis.call('HGET', KEYS[1], 'status')
-  return s == 'completed' or s == 'failed' or s == 'cancelled'
-end
-"""
-
 # Writes to an existing record only: a worker finishing a job that was deleted meanwhile must not bring its
-# record back to life (without an expiry, it would never go away). ARGV: ttl, live ("1": only while the record
-# is not finished, so a late or duplicate run cannot bring a finished job back), then fields and values.
-_GUARDED_WRITE = f"""{_FINISHED}
+# record back to life (without an expiry, it would never go away). ARGV: fields and values.
+_WRITE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if ARGV[2] == '1' and finished() then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-local ttl = tonumber(ARGV[1])
-if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) elseif ttl < 0 then redis.call('PERSIST', KEYS[1]) end
+redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
 """
 
-# The start of a run, as one check-and-set: a finished record (-1) or a deleted one (0) is left alone; otherwise
-# the fields are written and the attempt counted in the same step (returns the attempt number).
-_START = f"""{_FINISHED}
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if finished() then return -1 end
-redis.call('HSET', KEYS[1], unpack(ARGV))
-return redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+# Every change of state, as one check-and-set (see state.py). KEYS: the record, the live set. ARGV: the states
+# it may change from (space-separated), ttl (>0 expire, <0 persist, 0 leave), "1" to count the attempt, what
+# becomes of the job in the live set ("add", "remove" or ""), the job id, then fields and values. Returns
+# {result, state it was in}: result 0 when the record is gone, -1 when refused, else 1 or the attempt number.
+_TRANSITION = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, ''} end
+local state = redis.call('HGET', KEYS[1], 'status') or 'queued'
+if not string.find(' ' .. ARGV[1] .. ' ', ' ' .. state .. ' ', 1, true) then return {-1, state} end
+if #ARGV > 5 then redis.call('HSET', KEYS[1], unpack(ARGV, 6)) end
+local result = 1
+if ARGV[3] == '1' then result = redis.call('HINCRBY', KEYS[1], 'attempts', 1) end
+local ttl = tonumber(ARGV[2])
+if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) elseif ttl < 0 then redis.call('PERSIST', KEYS[1]) end
+if ARGV[4] == 'add' then redis.call('SADD', KEYS[2], ARGV[5]) elseif ARGV[4] == 'remove' then
+  redis.call('SREM', KEYS[2], ARGV[5]) end
+return {result, state}
 """
 
 
@@ -137,8 +170,8 @@ class RecordStore:
         # job id -> owner; outlives the record (which expires), so retention still finds the owner's history
         self.owners_key = f"{self.prefix}:owners"
         self.live_key = f"{self.prefix}:live"  # jobs not finished yet: what the orphan rescue looks at
-        self._write = redis.register_script(_GUARDED_WRITE)
-        self._start = redis.register_script(_START)
+        self._write = redis.register_script(_WRITE)
+        self._transition = redis.register_script(_TRANSITION)
 
     def key(self, job_id: str) -> str:
         return f"{self.prefix}:job:{job_id}"
@@ -159,67 +192,58 @@ class RecordStore:
             await pipe.execute()
 
     async def get(self, job_id: str) -> JobRecord | None:
-        raw = await self.redis.hgetall(self.key(job_id))
+        raw: dict[bytes, bytes] = await reply(self.redis.hgetall(self.key(job_id)))
         return record_from_hash(raw) if raw else None
 
     async def get_with_password(self, job_id: str) -> tuple[JobRecord | None, str | None]:
         """The record and its password in one read (the worker needs both to start)."""
-        raw = await self.redis.hgetall(self.key(job_id))
+        raw: dict[bytes, bytes] = await reply(self.redis.hgetall(self.key(job_id)))
         if not raw:
             return None, None
         password = raw.get(b"password")
         return record_from_hash(raw), password.decode() if password is not None else None
 
     async def password(self, job_id: str) -> str | None:
-        value = await self.redis.hget(self.key(job_id), "password")
+        value: bytes | None = await reply(self.redis.hget(self.key(job_id), "password"))
         return value.decode() if value is not None else None
 
-    async def _guarded(
-        self,
-        job_id: str,
-        values: dict[str, Any],
-        *,
-        ttl: int = 0,
-        live: bool = False,
-        extra: dict[str, str] | None = None,
-    ) -> bool:
-        fields = {**_to_hash(values), **(extra or {})}
-        args: list[str] = [str(ttl), "1" if live else ""]
-        for name, value in fields.items():
-            args += [name, value]
+    async def update(self, job_id: str, **values: Unpack[RecordUpdate]) -> bool:
+        """Set some fields of an existing record (separate fields: concurrent writers never clobber each other).
+        False when the record is gone. The status is not among them: see state.py."""
+        if "status" in values:
+            raise TypeError("the status changes only through state.py")
+        args = [item for pair in _to_hash(dict(values)).items() for item in pair]
         return bool(await self._write(keys=[self.key(job_id)], args=args))
 
-    async def update(self, job_id: str, **values: Any) -> bool:
-        """Set some fields of an existing record (separate fields: concurrent writers never clobber each other)."""
-        return await self._guarded(job_id, values)
-
-    async def update_live(self, job_id: str, **values: Any) -> bool:
-        """Like update(), but only while the job has not finished: progress of a run that ended, or a "queued"
-        written after another worker finished the job, must not bring it back. False when refused."""
-        return await self._guarded(job_id, values, live=True)
-
-    async def start(self, job_id: str, **values: Any) -> int:
-        """Begin a run: write `values` and count the attempt, unless the job has finished (-1; only reopen()
-        makes a finished job live again) or was deleted (0). Returns the attempt number otherwise."""
-        args = [item for name, value in _to_hash(values).items() for item in (name, value)]
-        return int(await self._start(keys=[self.key(job_id)], args=args))
-
-    async def finish(self, job_id: str, ttl: int, **values: Any) -> bool:
-        """Write the final state and let the record expire with the results; the first final state written
-        stays (False when one was already there). The password stays as long as the extracted text does (page
-        pictures of an encrypted document need it); it is never shown."""
-        values.setdefault("finished_at", time.time())
-        await self.redis.srem(self.live_key, job_id)
-        return await self._guarded(job_id, values, ttl=ttl, live=True)
-
-    async def reopen(self, job_id: str, password: str | None, **values: Any) -> bool:
-        """Make a finished record live again (for a retry): no expiry, optionally a new password."""
-        extra = {"password": password} if password is not None else None
-        await self.redis.sadd(self.live_key, job_id)
-        return await self._guarded(job_id, values, ttl=-1, extra=extra)
+    async def transition(
+        self,
+        job_id: str,
+        to: JobState | None,
+        sources: Set[JobState],
+        values: RecordUpdate,
+        *,
+        ttl: int = 0,
+        count_attempt: bool = False,
+        password: str | None = None,
+    ) -> tuple[int, JobState | None]:
+        """The check-and-set behind every operation of state.py: when the record's state is one of `sources`,
+        set it to `to` (None: leave it) with `values`, in one step. A live target keeps the job in the live set
+        (what the orphan rescue walks), a terminal one takes it out. Returns (0 when the record is gone, -1 when
+        refused, else 1 or the attempt number when `count_attempt`; the state the record was in)."""
+        fields = _to_hash(dict(values))
+        if to is not None:
+            fields["status"] = to.value
+        if password is not None:
+            fields["password"] = password  # read only by the worker; never shown
+        live = "" if to is None else ("remove" if to in _TERMINAL else "add")
+        head = [" ".join(sorted(sources)), str(ttl), "1" if count_attempt else "", live, job_id]
+        args = head + [item for pair in fields.items() for item in pair]
+        result, state = await self._transition(keys=[self.key(job_id), self.live_key], args=args)
+        return int(result), JobState(state.decode()) if state else None
 
     async def delete(self, job_id: str) -> None:
-        owner = await self.redis.hget(self.owners_key, job_id)  # an owner never changes: no need to watch it
+        # an owner never changes: no need to watch it
+        owner: bytes | None = await reply(self.redis.hget(self.owners_key, job_id))
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(self.key(job_id))
             pipe.zrem(self.history_key, job_id)
@@ -230,7 +254,8 @@ class RecordStore:
             await pipe.execute()
 
     async def live(self) -> list[str]:
-        return [m.decode() for m in await self.redis.smembers(self.live_key)]
+        members: set[bytes] = await reply(self.redis.smembers(self.live_key))
+        return [m.decode() for m in members]
 
     async def history_page(self, cursor: str | None, count: int, owner: str | None = None) -> list[tuple[str, float]]:
         """Up to `count` (job id, created_at) pairs of `owner`'s history (everyone's with None), newest first,

@@ -1,4 +1,4 @@
-"""What the API asks of the jobs layer: submit uploads, read status and results, list, cancel, retry, delete."""
+"""The Orchestrator on SAQ, Redis and local storage: what the API asks of the jobs layer (see orchestrator.py)."""
 
 from __future__ import annotations
 
@@ -7,21 +7,22 @@ import contextlib
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import msgspec
 import structlog
-from saq import Job, Status
+from saq import Status
 from saq.queue.redis import RedisQueue
 
-from docparse.errors import Busy, JobCancelled, JobConflict, JobNotFound, JobNotReady, Unavailable, WorkerLost
-from docparse.jobs.metrics import count_upload
+from docparse.errors import Busy, JobCancelled, JobConflict, JobNotFound, JobNotReady, Unavailable
+from docparse.jobs import state
+from docparse.jobs.metrics import Snapshot, count_upload, read_snapshot
+from docparse.jobs.orchestrator import Orchestrator, StoredUpload, UploadSink
 from docparse.jobs.pictures import RenderPool
-from docparse.jobs.queue import enqueue_parse
-from docparse.jobs.records import JobRecord, RecordStore, history_cursor, record_from_hash
-from docparse.jobs.status import TERMINAL_STATES, JobState, JobStatus, build_status, now_ms
+from docparse.jobs.queue import build_parse_job, enqueue_parse
+from docparse.jobs.records import JobRecord, RecordStore, history_cursor, record_from_hash, reply
+from docparse.jobs.state import TERMINAL, JobState
+from docparse.jobs.status import JobStatus, build_status
 from docparse.pageranges import parse_page_ranges
 from docparse.settings import Settings
 from docparse.storage import LocalStorage
@@ -29,27 +30,32 @@ from docparse.storage import LocalStorage
 log = structlog.get_logger(__name__)
 
 
-def _last_written(folder: Path) -> float:
-    """The newest modification time of `folder` and everything in it (0 when it is gone meanwhile)."""
-    newest = 0.0
-    for path in (folder, *folder.rglob("*")):
-        with contextlib.suppress(OSError):
-            newest = max(newest, path.stat().st_mtime)
-    return newest
+class _FileSink:
+    """An upload written to the job's source file, opened on the first bytes."""
+
+    def __init__(self, storage: LocalStorage, job_id: str) -> None:
+        self.storage, self.job_id = storage, job_id
+        self.path = storage.source_path(job_id)
+        self._out: BinaryIO | None = None
+
+    async def write(self, data: bytes) -> None:
+        if self._out is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._out = open(self.path, "wb")  # noqa: SIM115  (closed by close(); local disk)
+        self._out.write(data)
+
+    async def close(self) -> None:
+        if self._out is not None:
+            self._out.close()
+
+    async def discard(self) -> None:
+        await self.close()
+        self.storage.delete_job(self.job_id)  # the whole folder: nothing half-accepted is left behind
 
 
-@dataclass(frozen=True)
-class StoredUpload:
-    """An upload already written to `storage.source_path(job_id)` by the API."""
+class JobService(Orchestrator):
+    """Jobs on a SAQ queue in Redis, their records beside them, files in local storage: the Orchestrator."""
 
-    job_id: str
-    filename: str
-    file_type: str
-    size: int
-    sha256: str
-
-
-class JobService:
     def __init__(self, queue: RedisQueue, settings: Settings, storage: LocalStorage) -> None:
         self.queue = queue
         self.settings = settings
@@ -58,9 +64,27 @@ class JobService:
         self._render_pool: RenderPool | None = None  # started on the first picture asked for
         self.watchers = 0  # status streams of this process (see watch)
 
+    async def startup(self) -> None:
+        self.storage.ensure()
+        await self.queue.connect()
+        await self.records.index_owners()  # once per queue: jobs recorded before per-owner histories
+
     async def close(self) -> None:
-        if self._render_pool is not None:
-            await self._render_pool.close()
+        try:
+            if self._render_pool is not None:
+                await self._render_pool.close()
+        finally:
+            await self.queue.disconnect()
+
+    def open_upload(self, job_id: str) -> UploadSink:
+        return _FileSink(self.storage, job_id)
+
+    async def metrics_snapshot(self) -> Snapshot:
+        """The service-wide counters, with the queue's depth and the workers alive now."""
+        snap = await read_snapshot(self.queue.redis, self.settings.queue_name)
+        info = await self.queue.info()
+        snap.queued, snap.active, snap.workers = info["queued"], info["active"], len(info["workers"])
+        return snap
 
     async def submit(
         self, upload: StoredUpload, *, password: str | None, options: dict[str, Any], owner: str = ""
@@ -83,7 +107,7 @@ class JobService:
             await enqueue_parse(self.queue, upload.job_id, self.settings)
         except BaseException:
             # A record without its queued job would be listed as queued, then fail as corrupt (the caller removes
-            # the file). If Redis is gone this fails too; the rescue then drops the record (see rescue_orphans).
+            # the file). If Redis is gone this fails too; the rescue then drops the record (see chores.py).
             try:
                 await self.records.delete(upload.job_id)
             except Exception:
@@ -137,7 +161,7 @@ class JobService:
             )
         return out
 
-    async def list(
+    async def list_jobs(
         self, *, status: JobState | None, limit: int, cursor: str | None, owner: str | None = None
     ) -> tuple[list[JobStatus], str | None]:
         """A page of `owner`'s history (everyone's with None), newest first. With a status filter a page may hold
@@ -164,7 +188,7 @@ class JobService:
         """A queued job is cancelled at once; a processing one is stopped by its worker within moments (the
         parse process is killed, not asked). Finished jobs cannot be cancelled."""
         status = await self.status(job_id, owner)
-        if status.status in TERMINAL_STATES:
+        if status.status in TERMINAL:
             raise JobConflict(f"The job is already {status.status.value}; there is nothing to cancel.")
         await self.records.update(job_id, cancel_requested=True)
         job = await self.queue.job(job_id)
@@ -173,38 +197,26 @@ class JobService:
             # public status reads progress from our record, never from SAQ's job.
             await self.queue.abort(job, JobCancelled.code)
         if status.status == JobState.QUEUED and (job is None or job.status == Status.ABORTED):
-            await self.records.finish(
-                job_id,
-                self.settings.result_ttl,
-                status="cancelled",
-                error_code=JobCancelled.code,
-                error_message=JobCancelled.default_message,
-            )
+            await state.cancel(self.records, job_id, self.settings.result_ttl)
             await self._notify(job_id)
         return await self.status(job_id)
 
-    async def retry(self, job_id: str, *, password: str | None = None, owner: str | None = None) -> JobStatus:
+    async def retry(
+        self, job_id: str, *, password: str | None = None, owner: str | None = None, wait: float = 10.0
+    ) -> JobStatus:
         """Run a failed or cancelled job again, under the same id, on the stored file; `attempts` keeps counting."""
         status = await self.status(job_id, owner)
         if status.status not in (JobState.FAILED, JobState.CANCELLED):
             raise JobConflict(f"Only failed or cancelled jobs can be retried; this one is {status.status.value}.")
+        # The task writes its ending before SAQ lets go of the attempt, and SAQ refuses to queue a job it still
+        # holds: a retry asked for at once waits for that moment (a job that ended long ago does not wait).
+        await self._wait_settled(job_id, wait)
         self.storage.clear_results(job_id)
-        await self.records.reopen(
-            job_id,
-            password,
-            status="queued",
-            cancel_requested=False,
-            error_code=None,
-            error_message=None,
-            pages_done=0,
-            pages_total=None,
-            failed_pages=[],
-            started_at=None,
-            finished_at=None,
-        )
-        # A stale abort marker would make SAQ refuse the new job.
-        await self.queue.redis.delete(f"saq:abort:{job_id}")
-        await enqueue_parse(self.queue, job_id, self.settings)
+        await state.reopen(self.records, job_id, password=password)
+        job = build_parse_job(job_id, self.settings)
+        await self.queue.redis.delete(job.abort_id)  # a stale abort marker would make SAQ refuse the new job
+        if await self.queue.enqueue(job) is None:  # its worker died while settling: the sweep frees it later
+            log.warning("retry not queued: SAQ still holds the last attempt", job_id=job_id)
         await self._notify(job_id)
         return await self.status(job_id)
 
@@ -212,12 +224,12 @@ class JobService:
         """Remove the job's record, SAQ job, stored file and results. A live job is cancelled first, and its
         worker given `wait` seconds to stop, so nothing is written back after the files are gone."""
         status = await self.status(job_id, owner)
-        if status.status not in TERMINAL_STATES:
+        if status.status not in TERMINAL:
             await self.cancel(job_id)
         await self._wait_settled(job_id, wait)
         saq_id = self.queue.job_id(job_id)
         async with self.queue.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(saq_id, f"saq:abort:{job_id}")
+            pipe.delete(saq_id, build_parse_job(job_id, self.settings).abort_id)
             pipe.zrem(self.queue.namespace("incomplete"), saq_id)
             for name in ("queued", "active"):
                 pipe.lrem(self.queue.namespace(name), 0, saq_id)
@@ -260,82 +272,13 @@ class JobService:
                 if current != last:
                     yield current
                     last = current
-                if current.status in TERMINAL_STATES:
+                if current.status in TERMINAL:
                     return
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), reread)
         finally:
             listener.cancel()
             await asyncio.gather(listener, return_exceptions=True)
-
-    async def purge_expired(self, *, orphan_age: float = 3600.0) -> int:
-        """Retention: finished records expire in Redis by themselves (TTL); this removes what they leave behind —
-        their history entries and stored files — and files no record refers to. Returns the jobs removed."""
-        removed, offset = 0, 0
-        cutoff = time.time() - self.settings.result_ttl
-        while ids := await self.records.history_before(cutoff, 500, offset=offset):
-            async with self.queue.redis.pipeline(transaction=False) as pipe:
-                for job_id in ids:
-                    pipe.exists(self.records.key(job_id))
-                alive = await pipe.execute()
-            gone = [job_id for job_id, exists in zip(ids, alive, strict=True) if not exists]
-            offset += len(ids) - len(gone)
-            for job_id in gone:
-                await self.records.delete(job_id)
-                self.storage.delete_job(job_id)
-            removed += len(gone)
-        for job_id in self.storage.job_ids():
-            if time.time() - _last_written(self.storage.job_dir(job_id)) <= orphan_age:
-                continue  # e.g. a slow upload: its folder is old, but its file is still being written
-            if not await self.queue.redis.exists(self.records.key(job_id)):
-                self.storage.delete_job(job_id)
-                removed += 1
-        return removed
-
-    async def rescue_orphans(self) -> int:
-        """Re-queue jobs that SAQ lost track of. SAQ's sweep only looks at its active list, but its abort takes a
-        job off that list, and a worker that marks the job active just after (saq #277) and then dies leaves it
-        'active' on no list at all: no sweep would ever find it. Returns the jobs re-queued, given up or dropped."""
-        stale_ms = 2 * self.settings.heartbeat * 1000
-        rescued = 0
-        for job_id in await self.records.live():
-            job = await self.queue.job(job_id)
-            record = await self.records.get(job_id)
-            if record is None or JobState(record.status) in TERMINAL_STATES:
-                await self.queue.redis.srem(self.records.live_key, job_id)
-                continue
-            if job is None:
-                if self.storage.source_path(job_id).exists():  # its SAQ job vanished (e.g. Redis lost it)
-                    await enqueue_parse(self.queue, job_id, self.settings)
-                else:  # never queued: its upload failed after the record was written, and took the file with it
-                    log.warning("dropping the record of a job that was never queued", job_id=job_id)
-                    await self.records.delete(job_id)
-                rescued += 1
-                continue
-            if now_ms() - job.touched < stale_ms:
-                continue
-            if job.status in (Status.COMPLETE, Status.FAILED, Status.ABORTED):  # SAQ settled it; the status says how
-                await self.queue.redis.srem(self.records.live_key, job_id)
-                continue
-            if await self._on_a_list(job):
-                continue
-            log.warning("rescuing a job SAQ lost", job_id=job_id, saq_status=job.status.value)
-            if job.retryable:
-                await self.queue.retry(job, WorkerLost.code)
-            else:
-                await self.queue.finish(job, Status.ABORTED, error=WorkerLost.code)
-            rescued += 1
-        return rescued
-
-    async def _on_a_list(self, job: Job) -> bool:
-        """Whether SAQ still tracks the job: waiting, running, or scheduled for later."""
-        redis, saq_id = self.queue.redis, job.id
-        async with redis.pipeline(transaction=False) as pipe:
-            pipe.lpos(self.queue.namespace("queued"), saq_id)
-            pipe.lpos(self.queue.namespace("active"), saq_id)
-            pipe.zscore(self.queue.namespace("incomplete"), saq_id)
-            queued, active, scheduled = await pipe.execute()
-        return queued is not None or active is not None or (scheduled or 0) > 0
 
     async def _wait_settled(self, job_id: str, timeout: float) -> None:
         """Until the job is terminal and the worker of its last attempt is done with it (see record_outcome),
@@ -346,7 +289,7 @@ class JobService:
             if record is None:
                 return
             started = record.started_at
-            if JobState(record.status) in TERMINAL_STATES and (started is None or (record.settled_at or 0) >= started):
+            if record.status in TERMINAL and (started is None or (record.settled_at or 0) >= started):
                 return
             await asyncio.sleep(0.05)
 
@@ -383,7 +326,7 @@ class JobService:
             if data is not None:
                 yield number, data
 
-    async def page_image(self, job_id: str, number: int, width: int, owner: str | None = None) -> Path:
+    async def page_image(self, job_id: str, number: int, width: int, owner: str | None = None) -> bytes:
         """A PNG of page `number`, `width` pixels wide (rounded up to a multiple of 100, at most 3000; narrower
         where width x height would pass DOCPARSE_RENDER_MAX_PIXELS), rendered once in a render process (this
         process never loads PyMuPDF) and then served from storage."""
@@ -393,7 +336,7 @@ class JobService:
             raise JobNotFound()
         out = self.storage.image_path(job_id, number, width)
         if out.exists():  # only pages that exist were ever drawn
-            return out
+            return out.read_bytes()
         document = msgspec.json.decode(self.document_json(job_id))
         if not 1 <= number <= document["page_count"]:
             raise JobNotFound(f"The document has no page {number}; it has {document['page_count']}.")
@@ -412,7 +355,7 @@ class JobService:
              "max_image_pixels": self.settings.render_max_image_pixels,
              "out": str(out), "storage_root": str(self.storage.root)}
         )  # fmt: skip
-        return out
+        return out.read_bytes()
 
     async def failed_pages_json(self, job_id: str) -> list[dict[str, Any]]:
         record = await self.records.get(job_id)
@@ -423,7 +366,7 @@ class JobService:
         """Redis answers and at least one worker wrote its heartbeat recently."""
         try:
             async with asyncio.timeout(2):  # a probe polled every second must not hang on a lost connection
-                await self.queue.redis.ping()
+                await reply(self.queue.redis.ping())
                 info = await self.queue.info()
         except Exception as exc:  # any Redis failure means not ready, with the reason
             return {"ready": False, "redis": False, "workers": 0, "reason": f"Redis: {exc}"}

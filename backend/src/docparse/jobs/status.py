@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import time
 from datetime import UTC, datetime
 
@@ -11,17 +10,9 @@ from saq import Job, Status
 
 from docparse.errors import DocparseError, JobCancelled, WorkerLost
 from docparse.jobs.records import JobRecord
+from docparse.jobs.state import TERMINAL, JobState, aborted_by_operator
 
-
-class JobState(enum.StrEnum):
-    QUEUED = "queued"
-    PROCESSING = "processing"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-TERMINAL_STATES = {JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED}
+__all__ = ["ErrorInfo", "JobState", "JobStatus", "build_status", "merged_state"]
 
 
 class ErrorInfo(msgspec.Struct):
@@ -56,9 +47,9 @@ def _time(epoch: float | None) -> datetime | None:
 def merged_state(record: JobRecord, job: Job | None, heartbeat: int) -> tuple[JobState, ErrorInfo | None]:
     """Our own terminal write wins (the task writes it before SAQ settles the job); before it, SAQ knows best
     whether the job waits, runs, or was given up after its worker died."""
-    own = JobState(record.status)
+    own = record.status
     own_error = ErrorInfo(record.error_code, record.error_message or "") if record.error_code else None
-    if own in TERMINAL_STATES or job is None:
+    if own in TERMINAL or job is None:
         return own, own_error
     if job.status in (Status.NEW, Status.QUEUED):
         return JobState.QUEUED, None
@@ -71,7 +62,7 @@ def merged_state(record: JobRecord, job: Job | None, heartbeat: int) -> tuple[Jo
     if job.status == Status.COMPLETE:
         return JobState.COMPLETED, None
     if job.status == Status.ABORTED:
-        if record.cancel_requested or job.error not in (None, WorkerLost.code):  # a cancel, or the monitor's abort
+        if record.cancel_requested or aborted_by_operator(job):  # our cancel, or the monitor's abort
             return JobState.CANCELLED, _CANCELLED
         if job.retryable:  # aborted by SAQ's sweep, which re-queues it
             return JobState.QUEUED, None
@@ -112,10 +103,10 @@ def build_status(
         filename=record.filename,
         file_type=record.file_type,
         size=record.size,
-        created_at=_time(record.created_at),  # type: ignore[arg-type]
+        created_at=datetime.fromtimestamp(record.created_at, UTC),
         started_at=_time(record.started_at),
-        finished_at=_time(record.finished_at) if state in TERMINAL_STATES else None,
-        expires_at=_time(record.finished_at + ttl) if state in TERMINAL_STATES and record.finished_at else None,
+        finished_at=_time(record.finished_at) if state in TERMINAL else None,
+        expires_at=_time(record.finished_at + ttl) if state in TERMINAL and record.finished_at else None,
         attempts=record.attempts,
         queue_position=queue_position if state == JobState.QUEUED else None,
         error=error if state in (JobState.FAILED, JobState.CANCELLED) else None,

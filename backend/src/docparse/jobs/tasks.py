@@ -11,11 +11,12 @@ from typing import Any
 import structlog
 from saq import Job, Status
 
-from docparse.errors import DocparseError, JobCancelled, JobNotFound, JobTimeout, WorkerLost, error_for_code
+from docparse.errors import DocparseError, JobCancelled, JobNotFound, JobTimeout, error_for_code
+from docparse.jobs import state
 from docparse.jobs.metrics import count_finished
-from docparse.jobs.records import PageError, RecordStore
+from docparse.jobs.records import PageError, RecordStore, RecordUpdate
 from docparse.jobs.runner import ChildPool, Opened, PageDone, PageFailed, ParseRequest, Waiting
-from docparse.jobs.status import TERMINAL_STATES, JobState
+from docparse.jobs.state import TERMINAL, JobState
 from docparse.settings import Settings
 from docparse.storage import LocalStorage
 
@@ -52,17 +53,15 @@ class Progress:
             return
         self._last = now
         handled = self.done + len(self.failed)
-        await self.records.update_live(
-            self.job_id, pages_done=self.done, pages_total=self.total, failed_pages=self.failed
-        )
+        await state.progress(self.records, self.job_id, **self.fields())
         if heartbeat:  # SAQ's update is 3 round trips; the job was just marked active, so skip it when asked
             await self.job.update(progress=handled / self.total if self.total else 0.0)
 
     async def heartbeat(self) -> None:
         await self.job.update()
 
-    def fields(self) -> dict[str, Any]:
-        """The counts, for the record's final write."""
+    def fields(self) -> RecordUpdate:
+        """The counts, for the record's progress and final writes."""
         return {"pages_done": self.done, "pages_total": self.total, "failed_pages": self.failed}
 
 
@@ -87,24 +86,23 @@ async def parse_document(ctx: dict[str, Any], *, job_id: str) -> dict[str, Any]:
         return {"skipped": "the job had already finished"}
     except DocparseError as exc:
         job.retries = job.attempts  # the same input would fail the same way
-        state = "cancelled" if isinstance(exc, JobCancelled) else "failed"
-        bound.info("parse ended", status=state, code=exc.code, error=exc.message)
-        await deps.records.finish(
-            job_id, ttl, status=state, error_code=exc.code, error_message=exc.message, **progress.fields()
-        )
-        await _count(deps, state, progress, started)
+        ending = state.cancel if isinstance(exc, JobCancelled) else state.fail
+        outcome = JobState.CANCELLED if isinstance(exc, JobCancelled) else JobState.FAILED
+        bound.info("parse ended", status=outcome, code=exc.code, error=exc.message)
+        await ending(deps.records, job_id, ttl, exc, **progress.fields())
+        await _count(deps, outcome, progress, started)
         raise
-    await deps.records.finish(job_id, ttl, status="completed", **progress.fields())
-    seconds = await _count(deps, "completed", progress, started)
+    await state.complete(deps.records, job_id, ttl, **progress.fields())
+    seconds = await _count(deps, JobState.COMPLETED, progress, started)
     summary = {"pages_done": progress.done, "pages_failed": len(progress.failed), "seconds": round(seconds, 3)}
     bound.info("parse finished", **summary)
     return summary
 
 
-async def _count(deps: WorkerDeps, state: str, progress: Progress, started: float) -> float:
+async def _count(deps: WorkerDeps, outcome: JobState, progress: Progress, started: float) -> float:
     seconds = time.perf_counter() - started
     await count_finished(
-        deps.records.redis, deps.settings.queue_name, status=state, pages_parsed=progress.done,
+        deps.records.redis, deps.settings.queue_name, status=outcome, pages_parsed=progress.done,
         pages_failed=len(progress.failed), seconds=seconds,
     )  # fmt: skip
     return seconds
@@ -118,7 +116,7 @@ async def _parse(job: Job, deps: WorkerDeps, job_id: str, progress: Progress, bo
     record, password = await deps.records.get_with_password(job_id)
     if record is None:
         raise JobNotFound("The job was deleted before it could run.")
-    if JobState(record.status) in TERMINAL_STATES:
+    if record.status in TERMINAL:
         raise _AlreadyFinished
     if record.cancel_requested:  # cancelled between dequeue and start: SAQ's abort cannot see this window
         raise JobCancelled()
@@ -126,17 +124,7 @@ async def _parse(job: Job, deps: WorkerDeps, job_id: str, progress: Progress, bo
     # them atomically), so running a live job twice (SAQ's sweep can do that) is harmless. A finished job is
     # not run again: the start is one check-and-set, so a run that read the record before another finished it
     # is refused too. A retry asked for through the API reopens the record and clears the results first.
-    attempt = await deps.records.start(
-        job_id,
-        status="processing",
-        started_at=time.time(),
-        pages_done=0,
-        pages_total=None,
-        failed_pages=[],
-        error_code=None,
-        error_message=None,
-        finished_at=None,
-    )
+    attempt = await state.start(deps.records, job_id)
     if attempt < 0:
         raise _AlreadyFinished
     if attempt == 0:
@@ -222,7 +210,7 @@ async def _wait_for_cancel(job: Job, records: RecordStore, job_id: str, stop: as
         try:
             if not first:
                 record = await records.get(job_id)
-                if record is None or record.cancel_requested or _aborted_by_operator(await queue.job(job.key)):
+                if record is None or record.cancel_requested or state.aborted_by_operator(await queue.job(job.key)):
                     return
             first = False
             await queue.listen([job.key], aborted, timeout=5)
@@ -231,17 +219,6 @@ async def _wait_for_cancel(job: Job, records: RecordStore, job_id: str, stop: as
         except Exception:  # Redis trouble must not pass for a cancel; the parse goes on meanwhile
             log.warning("cancel watch failed; retrying", job_id=job_id, exc_info=True)
             await asyncio.sleep(1)
-
-
-def _aborted_by_operator(saq_job: Job | None) -> bool:
-    """SAQ aborts a job for two reasons: someone asked (the monitor's abort button) or its sweep thought the
-    worker dead — which also happens to a job swept in the instant between dequeue and start (saq #277). The
-    sweep re-queues the job, so only the first is a cancel."""
-    return (
-        saq_job is not None
-        and saq_job.status in (Status.ABORTING, Status.ABORTED)
-        and saq_job.error not in (None, WorkerLost.code)
-    )
 
 
 async def record_outcome(ctx: dict[str, Any]) -> None:
@@ -255,29 +232,24 @@ async def record_outcome(ctx: dict[str, Any]) -> None:
     exc = ctx.get("exception")
     ttl = deps.settings.result_ttl
     records = deps.records
-    settled = {"settled_at": time.time()}
-    # Every write of a state below is refused once the job has finished (another run may have finished it);
+    settled: RecordUpdate = {"settled_at": time.time()}
+    # Every change of state below is refused once the job has finished (another run may have finished it);
     # settled_at is written in any case.
     if isinstance(exc, DocparseError):
         done = False  # the outcome was written by the task
     elif job.status in (Status.QUEUED, Status.NEW):
-        done = await records.update_live(job.key, status="queued", **settled)
+        done = await state.requeue(records, job.key, **settled)
     elif job.status == Status.FAILED:
         log.error("unexpected job failure", job_id=job.key, exc_info=exc)
         error = JobTimeout() if isinstance(exc, TimeoutError) else DocparseError()
-        done = await records.finish(job.key, ttl, status="failed", error_code=error.code, error_message=error.message,
-                                    **settled)  # fmt: skip
+        done = await state.fail(records, job.key, ttl, error, **settled)
     elif job.status == Status.ABORTED:
-        record = await records.get(job.key)
-        fresh = await job.get_queue().job(job.key)
-        if (record is not None and record.cancel_requested) or _aborted_by_operator(fresh):
-            cancelled = JobCancelled()
-            done = await records.finish(job.key, ttl, status="cancelled", error_code=cancelled.code,
-                                        error_message=cancelled.message, **settled)  # fmt: skip
+        if state.cancelled(await records.get(job.key), await job.get_queue().job(job.key)):
+            done = await state.cancel(records, job.key, ttl, **settled)
         else:
             # Aborted by SAQ's sweep: it re-queues the job, or finishes it as given up, and the public status
             # follows SAQ's job until our next run writes again. Nothing final to write here.
-            done = await records.update_live(job.key, status="queued", **settled)
+            done = await state.requeue(records, job.key, **settled)
     else:
         done = False
     if not done:

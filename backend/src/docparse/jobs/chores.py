@@ -1,0 +1,138 @@
+"""Worker chores: retention (remove what expired jobs leave behind) and the rescue of jobs SAQ lost track of.
+
+Every worker runs each chore on a timer and a short Redis lock lets one of them do it each time. Not SAQ
+CronJobs, though SAQ 0.26 has them (croniter takes a seconds field): a cron job is a job on the parse queue, so
+it would wait behind the parses for one of the worker's `concurrency` slots — and the rescue matters most when
+every slot is held by a stuck job — and it would count as a queued job in the 429 admission check, the queue
+depth metric and the monitor. A cron expression also cannot say "every 45 s" (DOCPARSE_HEARTBEAT is any number).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import structlog
+from saq import Job, Status
+from saq.queue.redis import RedisQueue
+
+from docparse.errors import WorkerLost
+from docparse.jobs.queue import enqueue_parse
+from docparse.jobs.records import RecordStore, reply
+from docparse.jobs.state import TERMINAL
+from docparse.jobs.status import now_ms
+from docparse.settings import Settings
+from docparse.storage import LocalStorage
+
+log = structlog.get_logger(__name__)
+
+
+def _last_written(folder: Path) -> float:
+    """The newest modification time of `folder` and everything in it (0 when it is gone meanwhile)."""
+    newest = 0.0
+    for path in (folder, *folder.rglob("*")):
+        with contextlib.suppress(OSError):
+            newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+class Chores:
+    def __init__(self, queue: RedisQueue, settings: Settings, storage: LocalStorage) -> None:
+        self.queue = queue
+        self.settings = settings
+        self.storage = storage
+        self.records = RecordStore(queue.redis, settings.queue_name)
+
+    def start(self) -> list[asyncio.Task[None]]:
+        """The chores' loops, for the worker to cancel when it stops."""
+        return [
+            asyncio.create_task(self._now_and_then("retention", self.settings.cleanup_interval, self.purge_expired)),
+            asyncio.create_task(self._now_and_then("rescue", self.settings.heartbeat, self.rescue_orphans)),
+        ]
+
+    async def _now_and_then(self, name: str, interval: float, chore: Callable[[], Awaitable[Any]]) -> None:
+        """Run `chore` every `interval` seconds, on one worker at a time. Failures (Redis away) are logged and
+        tried again next time."""
+        lock = f"docparse:{self.settings.queue_name}:{name}-lock"
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if await self.queue.redis.set(lock, "1", nx=True, ex=max(1, int(interval))):
+                    done = await chore()
+                    if done:
+                        log.info(f"{name}: {done} job(s)")
+            except Exception:
+                log.warning(f"{name} failed", exc_info=True)
+
+    async def purge_expired(self, *, orphan_age: float = 3600.0) -> int:
+        """Retention: finished records expire in Redis by themselves (TTL); this removes what they leave behind —
+        their history entries and stored files — and files no record refers to. Returns the jobs removed."""
+        removed, offset = 0, 0
+        cutoff = time.time() - self.settings.result_ttl
+        while ids := await self.records.history_before(cutoff, 500, offset=offset):
+            async with self.queue.redis.pipeline(transaction=False) as pipe:
+                for job_id in ids:
+                    pipe.exists(self.records.key(job_id))
+                alive = await pipe.execute()
+            gone = [job_id for job_id, exists in zip(ids, alive, strict=True) if not exists]
+            offset += len(ids) - len(gone)
+            for job_id in gone:
+                await self.records.delete(job_id)
+                self.storage.delete_job(job_id)
+            removed += len(gone)
+        for job_id in self.storage.job_ids():
+            if time.time() - _last_written(self.storage.job_dir(job_id)) <= orphan_age:
+                continue  # e.g. a slow upload: its folder is old, but its file is still being written
+            if not await self.queue.redis.exists(self.records.key(job_id)):
+                self.storage.delete_job(job_id)
+                removed += 1
+        return removed
+
+    async def rescue_orphans(self) -> int:
+        """Re-queue jobs that SAQ lost track of. SAQ's sweep only looks at its active list, but its abort takes a
+        job off that list, and a worker that marks the job active just after (saq #277) and then dies leaves it
+        'active' on no list at all: no sweep would ever find it. Returns the jobs re-queued, given up or dropped."""
+        stale_ms = 2 * self.settings.heartbeat * 1000
+        rescued = 0
+        for job_id in await self.records.live():
+            job = await self.queue.job(job_id)
+            record = await self.records.get(job_id)
+            if record is None or record.status in TERMINAL:
+                await reply(self.queue.redis.srem(self.records.live_key, job_id))
+                continue
+            if job is None:
+                if self.storage.source_path(job_id).exists():  # its SAQ job vanished (e.g. Redis lost it)
+                    await enqueue_parse(self.queue, job_id, self.settings)
+                else:  # never queued: its upload failed after the record was written, and took the file with it
+                    log.warning("dropping the record of a job that was never queued", job_id=job_id)
+                    await self.records.delete(job_id)
+                rescued += 1
+                continue
+            if now_ms() - job.touched < stale_ms:
+                continue
+            if job.status in (Status.COMPLETE, Status.FAILED, Status.ABORTED):  # SAQ settled it; the status says how
+                await reply(self.queue.redis.srem(self.records.live_key, job_id))
+                continue
+            if await self._on_a_list(job):
+                continue
+            log.warning("rescuing a job SAQ lost", job_id=job_id, saq_status=job.status.value)
+            if job.retryable:
+                await self.queue.retry(job, WorkerLost.code)
+            else:
+                await self.queue.finish(job, Status.ABORTED, error=WorkerLost.code)
+            rescued += 1
+        return rescued
+
+    async def _on_a_list(self, job: Job) -> bool:
+        """Whether SAQ still tracks the job: waiting, running, or scheduled for later."""
+        redis, saq_id = self.queue.redis, job.id
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.lpos(self.queue.namespace("queued"), saq_id)
+            pipe.lpos(self.queue.namespace("active"), saq_id)
+            pipe.zscore(self.queue.namespace("incomplete"), saq_id)
+            queued, active, scheduled = await pipe.execute()
+        return queued is not None or active is not None or (scheduled or 0) > 0
