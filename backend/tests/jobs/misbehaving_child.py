@@ -17,7 +17,7 @@ _real_parse_page = parsing.parse_page
 _real_open_document = parsing.open_document
 
 
-def _parse_page(doc, index, options):  # type: ignore[no-untyped-def]
+def _parse_page(doc, index, options, **kwargs):  # type: ignore[no-untyped-def]
     number = str(index + 1)
     time.sleep(float(os.environ.get("DOCPARSE_TEST_SLOW_PAGE", "0")))
     if number == os.environ.get("DOCPARSE_TEST_HANG_PAGE"):
@@ -29,7 +29,7 @@ def _parse_page(doc, index, options):  # type: ignore[no-untyped-def]
         raise MemoryError
     if number == os.environ.get("DOCPARSE_TEST_MEMORY_EXIT_PAGE"):
         os._exit(MEMORY_EXIT)
-    return _real_parse_page(doc, index, options)
+    return _real_parse_page(doc, index, options, **kwargs)
 
 
 def _open_document(*args, **kwargs):  # type: ignore[no-untyped-def]

@@ -13,12 +13,14 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage, Stream
 
+from docparse import tessdata
 from docparse.api.auth import require_key
 from docparse.api.openapi import UploadOperation, with_success_media
 from docparse.api.problems import problem_responses
 from docparse.api.schemas import (
     Health,
     JobList,
+    OcrConfig,
     ParseFlags,
     Readiness,
     ResultEnvelope,
@@ -34,9 +36,30 @@ from docparse.jobs.state import JobState
 from docparse.jobs.status import JobStatus
 from docparse.pageranges import validate_page_spec
 from docparse.results import DocumentInfo, Page
+from docparse.settings import Settings
+
+OCR_MODES = ("auto", "always", "never")
 
 ACCEPTED_MESSAGE = "The file was uploaded and queued for processing."
 _encode = msgspec.json.Encoder().encode
+
+
+def _ocr_options(fields: dict[str, str], settings: Settings) -> dict[str, str]:
+    """The `ocr` and `ocr_languages` form fields, checked against what this server's Tesseract reads."""
+    mode = (fields.get("ocr") or "").strip().lower() or "auto"
+    if mode not in OCR_MODES:
+        raise InvalidRequest("ocr: 'auto' (pages without a text layer), 'always' or 'never'.")
+    languages = (fields.get("ocr_languages") or "").strip() or settings.ocr_languages
+    if not tessdata.valid_languages(languages):
+        raise InvalidRequest("ocr_languages: Tesseract language names joined by '+', e.g. 'kor+eng'.")
+    installed = tessdata.installed_languages()
+    missing = tessdata.missing_languages(languages)
+    # Where OCR is not installed at all, pages that need it say so in a notice (ocr_unavailable) instead.
+    if mode != "never" and installed and missing:
+        raise InvalidRequest(
+            f"ocr_languages: this server has no traineddata for {', '.join(missing)}; it reads {', '.join(installed)}."
+        )
+    return {"ocr": mode, "ocr_languages": languages}
 
 
 def _parse_flags(raw: str | None) -> dict[str, bool]:
@@ -69,7 +92,8 @@ class UploadController(Controller):
         responses=problem_responses(400, 413, 415, 429),
     )
     async def upload(self, request: Request[Any, Any, Any], jobs: Orchestrator, owner: str) -> Response[UploadAccepted]:
-        """Multipart form: `file` (required), `password`, `pages` (e.g. `1-3,7`), `options` (`tables,markdown`).
+        """Multipart form: `file` (required), `password`, `pages` (e.g. `1-3,7`), `options` (`tables,markdown`),
+        `ocr` (`auto`, `always`, `never`), `ocr_languages` (e.g. `kor+eng`).
         429 with Retry-After when DOCPARSE_MAX_QUEUED jobs already wait (checked before the body is read, and
         again before the job is queued)."""
         await jobs.check_room()
@@ -80,7 +104,11 @@ class UploadController(Controller):
             received = await receive_upload(request, sink, jobs.settings.max_upload_bytes)
             pages = received.fields.get("pages", "").strip() or None
             validate_page_spec(pages)
-            options = {**_parse_flags(received.fields.get("options")), "pages": pages}
+            options = {
+                **_parse_flags(received.fields.get("options")),
+                **_ocr_options(received.fields, jobs.settings),
+                "pages": pages,
+            }
             await jobs.submit(
                 StoredUpload(job_id, received.filename, received.file_type, received.size, received.sha256),
                 password=received.fields.get("password") or None,
@@ -334,6 +362,12 @@ class HealthController(Controller):
             result_ttl=s.result_ttl,
             supported_types=list(SUPPORTED_TYPES),
             api_key_required=bool(s.api_key_list),
+            ocr=OcrConfig(
+                available=tessdata.engine_installed() and bool(tessdata.installed_languages()),
+                languages=tessdata.installed_languages(),
+                default_languages=s.ocr_languages,
+                page_timeout=s.ocr_page_timeout,
+            ),
         )
 
     @get("/health", operation_id="health", summary="Liveness: the API process answers")

@@ -30,6 +30,16 @@ class UploadOperation(Operation):
                 "password": Schema(type=OpenAPIType.STRING, description="for an encrypted PDF"),
                 "pages": Schema(type=OpenAPIType.STRING, description="pages to parse, e.g. 1-3,7,10-"),
                 "options": Schema(type=OpenAPIType.STRING, description="tables,markdown (or a JSON object)"),
+                "ocr": Schema(
+                    type=OpenAPIType.STRING,
+                    enum=["auto", "always", "never"],
+                    description="when to read pages with OCR: auto (pages without a text layer, the default), "
+                    "always, never",
+                ),
+                "ocr_languages": Schema(
+                    type=OpenAPIType.STRING,
+                    description="Tesseract languages joined by +, e.g. kor+eng (default: the server's)",
+                ),
             },
         )
         self.request_body = RequestBody(content={"multipart/form-data": OpenAPIMediaType(schema=form)}, required=True)

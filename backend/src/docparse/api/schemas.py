@@ -48,6 +48,19 @@ class RetryRequest(msgspec.Struct, forbid_unknown_fields=True):
     password: str | None = None
 
 
+class OcrConfig(msgspec.Struct):
+    """What OCR can read on this server."""
+
+    available: bool
+    """Tesseract and traineddata for at least one language are installed."""
+    languages: list[str]
+    """Languages with traineddata installed, e.g. ["eng", "kor"]: what `ocr_languages` may name."""
+    default_languages: str
+    """What an upload without `ocr_languages` is read with, e.g. "kor+eng"."""
+    page_timeout: float
+    """Seconds one page read by OCR may take."""
+
+
 class ServerConfig(msgspec.Struct):
     max_upload_bytes: int
     max_pages: int
@@ -55,6 +68,7 @@ class ServerConfig(msgspec.Struct):
     result_ttl: int
     supported_types: list[str]
     api_key_required: bool
+    ocr: OcrConfig
 
 
 class Health(msgspec.Struct):

@@ -11,6 +11,7 @@ import re
 import resource
 import signal
 import sys
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -124,7 +125,10 @@ def handle(channel: IO[bytes], request: dict[str, Any]) -> None:
                 _send(channel, {"ev": "page", "number": number})
                 continue
             try:
-                page = parsing.parse_page(doc, index, options)
+                # Telling the parent that OCR starts gives the page the OCR page timeout instead.
+                page = parsing.parse_page(
+                    doc, index, options, on_ocr=partial(_send, channel, {"ev": "ocr", "number": number})
+                )
                 if _out_of_memory(warnings=page.warnings):  # MuPDF left (part of) the page blank instead
                     raise MemoryError
             except Exception as exc:  # one bad page does not sink the document

@@ -271,11 +271,17 @@ class ChildPool:
             raise error_for_code(event["code"], event["message"])
 
     async def parse(
-        self, request: ParseRequest, *, page_timeout: float, tick: float = 5.0
+        self,
+        request: ParseRequest,
+        *,
+        page_timeout: float,
+        ocr_page_timeout: float | None = None,
+        tick: float = 5.0,
     ) -> AsyncGenerator[Event, None]:
-        """Parse `request`, yielding events. A page past `page_timeout` is killed with its process and reported
-        as failed; the parse resumes at the next page in a fresh process. Document-level failures raise
-        DocparseError."""
+        """Parse `request`, yielding events. A page past `page_timeout` (`ocr_page_timeout` from the moment the
+        process says the page is being read by OCR) is killed with its process and reported as failed; the parse
+        resumes at the next page in a fresh process. Document-level failures raise DocparseError."""
+        timeout = page_timeout  # of the page under way
         child = await self.acquire()
         held = True  # False only between letting a dead process go and acquiring its replacement
         remaining: list[int] | None = None  # 0-based indices still to parse, once known
@@ -285,7 +291,7 @@ class ChildPool:
             await child.send(request.message(None))
             while True:
                 try:
-                    event = await self._next_event(child, page_timeout, tick)
+                    event = await self._next_event(child, timeout, tick)
                 except (TimeoutError, ChildDied) as exc:
                     if remaining is not None and not remaining:
                         return  # every page was reported; it died on its way out
@@ -299,7 +305,7 @@ class ChildPool:
                         raise _open_failure(exc, page_timeout) from None
                     else:
                         number = remaining.pop(0) + 1
-                        yield _page_failure(number, exc, page_timeout)
+                        yield _page_failure(number, exc, timeout)
                         log.warning("page failed", job_id=request.job_id, page=number, reason=type(exc).__name__)
                     await child.kill()
                     held = False  # if acquiring a fresh one fails, the dead one is not released twice
@@ -307,12 +313,16 @@ class ChildPool:
                     child = await self.acquire()
                     held = True
                     await child.send(request.message(remaining))
+                    timeout = page_timeout
                     continue
                 if event is None:
                     yield Waiting()
                     continue
                 kind = event["ev"]
-                if kind == "opened":
+                timeout = page_timeout
+                if kind == "ocr":  # the page turned out to need OCR, which takes seconds rather than milliseconds
+                    timeout = ocr_page_timeout or page_timeout
+                elif kind == "opened":
                     if remaining is None:
                         remaining = list(event["indices"])
                         yield Opened(event["page_count"], [i + 1 for i in remaining])

@@ -175,7 +175,10 @@ async def _parse(job: Job, deps: WorkerDeps, job_id: str, progress: Progress, bo
 
 async def _consume(deps: WorkerDeps, request: ParseRequest, progress: Progress, bound: Any) -> None:
     events = deps.pool.parse(
-        request, page_timeout=deps.settings.page_timeout, tick=max(1.0, deps.settings.heartbeat / 3)
+        request,
+        page_timeout=deps.settings.page_timeout,
+        ocr_page_timeout=deps.settings.ocr_page_timeout,
+        tick=max(1.0, deps.settings.heartbeat / 3),
     )
     # aclosing: when this task is cancelled, the parse's clean-up (stop the process, free its slot) runs here and
     # now, not whenever the garbage collector finalises the generator.
