@@ -106,6 +106,31 @@ describe('ResultViewer', () => {
     expect(overlay.querySelectorAll('rect.image')).toHaveLength(2);
   });
 
+  it('marks a page read by OCR, and says why a page that needed OCR has no text', async () => {
+    serve(makeDocument({ page_count: 2 }), {
+      1: makePage(1, {
+        text: '제1조 모든 인간은\n',
+        blocks: [
+          { type: 'image', bbox: [0, 0, 612, 792], text: null },
+          { type: 'text', bbox: [60, 70, 500, 100], text: '제1조 모든 인간은' },
+        ],
+        ocr: { engine: 'tesseract 5.5.4', languages: 'kor+eng', confidence: 0.934, dpi: 200, angle: 90 },
+      }),
+      2: makePage(2, {
+        text: '',
+        blocks: [{ type: 'image', bbox: [0, 0, 612, 792], text: null }],
+        notices: [{ code: 'ocr_unavailable', message: 'This page needs OCR, which this server lacks: ...' }],
+      }),
+    });
+    renderViewer();
+    expect(await screen.findByText('Text read by OCR (kor+eng, confidence 93%)')).toBeInTheDocument();
+    expect(screen.getByRole('heading', { name: /Page 1/ })).toHaveTextContent('OCR');
+    const overlay = screen.getByRole('img', { name: 'Parsed regions of page 1' });
+    expect(overlay.querySelectorAll('rect.block')).toHaveLength(1); // the OCR paragraph, drawn over the picture
+    expect(await screen.findByRole('note')).toHaveTextContent('This page needs OCR, which this server does not have');
+    expect(screen.getByRole('heading', { name: /Page 2/ })).not.toHaveTextContent('OCR');
+  });
+
   it('shows document text as text: no script or img element is created', async () => {
     const hostile = '<script>alert(1)</script> and <img src=x onerror=alert(1)>';
     serve(makeDocument({ page_count: 1, metadata: { ...makeDocument().metadata, title: '<img src=y onerror=alert(2)>' } }), {

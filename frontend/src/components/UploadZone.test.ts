@@ -110,6 +110,35 @@ describe('UploadZone', () => {
     expect(screen.getByRole('button', { name: 'Upload again' })).toBeInTheDocument();
   });
 
+  it('sends the OCR choice and languages, and explains OCR in Korean', async () => {
+    const { upload, user } = setup();
+    const auto = screen.getByRole('radio', { name: /Pages without text/ });
+    expect(auto).toBeChecked(); // auto is the default
+    expect(screen.getByLabelText('OCR languages')).toHaveAttribute('placeholder', 'kor+eng');
+    expect(screen.getByText(/Installed here: eng, kor/)).toBeInTheDocument();
+
+    await user.upload(screen.getByLabelText('Choose files'), [pdf('scan.pdf')]);
+    await user.click(screen.getByRole('radio', { name: 'Every page' }));
+    await user.type(screen.getByLabelText('OCR languages'), 'eng');
+    await user.click(screen.getByRole('button', { name: 'Upload' }));
+    await waitFor(() => expect(upload).toHaveBeenCalledTimes(1));
+    expect(upload.mock.calls[0][0]).toMatchObject({ ocr: 'always', ocrLanguages: 'eng' });
+
+    i18n.set('ko');
+    await waitFor(() => expect(screen.getByText(/OCR\(광학 문자 인식\)로 그림 속 글자를 읽습니다/)).toBeInTheDocument());
+    expect(screen.getByRole('group', { name: '문자 인식(OCR)' })).toBeInTheDocument();
+  });
+
+  it('refuses OCR languages the server does not have', async () => {
+    const { upload, user } = setup();
+    await user.upload(screen.getByLabelText('Choose files'), [pdf('scan.pdf')]);
+    await user.type(screen.getByLabelText('OCR languages'), 'kor+fra');
+    expect(screen.getByLabelText('OCR languages')).toHaveAttribute('aria-invalid', 'true');
+    expect(screen.getByText(/from those installed here: eng, kor/)).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Upload' })).toBeDisabled();
+    expect(upload).not.toHaveBeenCalled();
+  });
+
   it('refuses a malformed page range', async () => {
     const { user } = setup();
     await user.type(screen.getByLabelText('Pages'), '3-1,x');

@@ -1,7 +1,7 @@
 /** UploadsStore: files chosen for upload, their client-side checks and their byte progress. */
 import type { UploadRequest } from './api/client';
-import type { ParseOption, ServerConfig, UploadAccepted } from './api/types';
-import { isValidPageRange, checkFile, type Rejection } from './validate';
+import type { OcrMode, ParseOption, ServerConfig, UploadAccepted } from './api/types';
+import { isValidOcrLanguages, isValidPageRange, checkFile, type Rejection } from './validate';
 
 export type UploadState = 'ready' | 'uploading' | 'rejected' | 'error';
 
@@ -30,23 +30,32 @@ export interface UploadsDeps {
 const CONCURRENCY = 2;
 
 export class UploadsStore {
+  readonly #deps: UploadsDeps;
   items = $state<UploadItem[]>([]);
   password = $state('');
   pages = $state('');
   tables = $state(false);
   markdown = $state(false);
+  ocr = $state<OcrMode>('auto');
+  /** Tesseract languages joined by "+"; empty: the server's default. */
+  ocrLanguages = $state('');
 
   readonly pagesValid = $derived(isValidPageRange(this.pages));
+
   readonly readyCount = $derived(this.items.filter((item) => item.state === 'ready').length);
   readonly busy = $derived(this.items.some((item) => item.state === 'uploading'));
 
-  readonly #deps: UploadsDeps;
   #nextId = 1;
   // eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping of requests, never rendered
   #controllers = new Map<number, AbortController>();
 
   constructor(deps: UploadsDeps) {
     this.#deps = deps;
+  }
+
+  /** Empty, or languages the server has (as far as its `/config` is known). */
+  get ocrLanguagesValid(): boolean {
+    return isValidOcrLanguages(this.ocrLanguages, this.#deps.config()?.ocr?.languages ?? null);
   }
 
   /** Adds chosen or dropped files; files the server would refuse are marked at once with the reason. */
@@ -85,11 +94,17 @@ export class UploadsStore {
 
   /** Uploads every ready file with the current password, pages and options. */
   async start(): Promise<void> {
-    if (!this.pagesValid) return;
+    if (!this.pagesValid || !this.ocrLanguagesValid) return;
     const options: ParseOption[] = [];
     if (this.tables) options.push('tables');
     if (this.markdown) options.push('markdown');
-    const settings = { password: this.password || undefined, pages: this.pages.trim() || undefined, options };
+    const settings = {
+      password: this.password || undefined,
+      pages: this.pages.trim() || undefined,
+      options,
+      ocr: this.ocr,
+      ocrLanguages: this.ocr === 'never' ? undefined : this.ocrLanguages.trim() || undefined,
+    };
     const queue = this.items.filter((item) => item.state === 'ready').map((item) => item.id);
     for (const id of queue) {
       const item = this.#find(id);

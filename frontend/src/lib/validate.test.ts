@@ -1,11 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { compactPages, etaSeconds, percent } from './progress';
-import { acceptAttribute, checkFile, isValidPageRange, mayBeSupported } from './validate';
+import { acceptAttribute, checkFile, isValidOcrLanguages, isValidPageRange, mayBeSupported } from './validate';
 import { makeConfig, makeJob } from '../test/fixtures';
 
 const SUPPORTED = makeConfig().supported_types;
 
 describe('validate', () => {
+  it('takes OCR languages joined by +, only those the server has when it says', () => {
+    expect(isValidOcrLanguages('')).toBe(true); // the server's default
+    expect(isValidOcrLanguages(' kor+eng ')).toBe(true);
+    expect(isValidOcrLanguages('chi_sim')).toBe(true);
+    for (const bad of ['kor eng', 'kor+', '../etc/passwd', 'a'.repeat(33)]) expect(isValidOcrLanguages(bad)).toBe(false);
+    expect(isValidOcrLanguages('kor+eng', ['eng', 'kor'])).toBe(true);
+    expect(isValidOcrLanguages('kor+fra', ['eng', 'kor'])).toBe(false);
+  });
+
   it("lets through what the server may take, by its name, the browser's MIME type, or for lack of either", () => {
     const ok = (name: string, type = '') => mayBeSupported({ name, type }, SUPPORTED);
     expect(ok('a.PDF')).toBe(true);

@@ -5,6 +5,17 @@
  * report.bin, or a file without any known name, goes to the server, which looks inside.
  */
 import type { ServerConfig } from './api/types';
+
+/** Tesseract language names joined by "+", as the server accepts them in `ocr_languages`. */
+const OCR_LANGUAGES = /^[A-Za-z0-9_]{1,32}(\+[A-Za-z0-9_]{1,32}){0,7}$/;
+
+/** Empty (the server's default) or languages like "kor+eng"; when the server's list is known, only those. */
+export function isValidOcrLanguages(value: string, installed: readonly string[] | null = null): boolean {
+  const trimmed = value.trim();
+  if (!trimmed) return true;
+  if (!OCR_LANGUAGES.test(trimmed)) return false;
+  return !installed?.length || trimmed.split('+').every((language) => installed.includes(language));
+}
 import type { MessageKey } from './i18n.svelte';
 
 /** How the server's type names appear as file name extensions and MIME types (a type not listed: its own name). */

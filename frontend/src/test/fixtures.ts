@@ -80,6 +80,7 @@ export function makeConfig(overrides: Partial<ServerConfig> = {}): ServerConfig 
     result_ttl: 604_800,
     supported_types: ['pdf', 'xps', 'epub', 'mobi', 'fb2', 'cbz', 'svg', 'txt', 'png', 'jpeg', 'gif', 'tiff', 'bmp', 'jpx', 'pnm', 'psd', 'jbig2'],
     api_key_required: false,
+    ocr: { available: true, languages: ['eng', 'kor'], default_languages: 'kor+eng', page_timeout: 180 },
     ...overrides,
   };
 }

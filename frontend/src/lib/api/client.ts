@@ -12,6 +12,7 @@ import type {
   DocumentInfo,
   Job,
   JobList,
+  OcrMode,
   Page,
   ParseOption,
   ResultFormat,
@@ -30,6 +31,9 @@ export interface UploadRequest {
   password?: string;
   pages?: string;
   options?: ParseOption[];
+  ocr?: OcrMode;
+  /** Tesseract languages joined by "+"; without them, the server's default. */
+  ocrLanguages?: string;
   onProgress?: (loaded: number, total: number) => void;
   signal?: AbortSignal;
 }
@@ -196,7 +200,7 @@ export class ApiClient {
     return key ? { Authorization: `Bearer ${key}` } : {};
   }
 
-  #uploadOnce({ file, password, pages, options, onProgress, signal }: UploadRequest): Promise<UploadAccepted> {
+  #uploadOnce({ file, password, pages, options, ocr, ocrLanguages, onProgress, signal }: UploadRequest): Promise<UploadAccepted> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
         reject(new DOMException('Upload aborted', 'AbortError'));
@@ -207,6 +211,8 @@ export class ApiClient {
       if (password) form.append('password', password);
       if (pages?.trim()) form.append('pages', pages.trim());
       if (options?.length) form.append('options', options.join(','));
+      if (ocr) form.append('ocr', ocr);
+      if (ocrLanguages?.trim()) form.append('ocr_languages', ocrLanguages.trim());
 
       const xhr = new XMLHttpRequest();
       xhr.open('POST', this.#http.buildUrl({ url: '/upload' }));

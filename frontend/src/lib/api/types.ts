@@ -17,8 +17,11 @@ export type {
   JobList,
   Link,
   Metadata as DocumentMetadata,
+  Notice as PageNotice,
+  OcrConfig,
   OutlineEntry,
   Page,
+  PageOcr,
   ServerConfig,
   Table,
   UploadAccepted,
@@ -46,3 +49,6 @@ export type ProblemDetails = Partial<Problem> & { [extension: string]: unknown }
 
 /** Opt-in extraction options of `POST /upload` (`options=tables,markdown`). */
 export type ParseOption = 'tables' | 'markdown';
+/** When the server reads pages with OCR (the upload's `ocr` field). */
+export type OcrMode = 'auto' | 'always' | 'never';
+export const OCR_MODES: readonly OcrMode[] = ['auto', 'always', 'never'];

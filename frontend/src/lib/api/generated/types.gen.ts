@@ -152,6 +152,24 @@ export type Metadata = {
 };
 
 /**
+ * Notice
+ */
+export type Notice = {
+    code: string;
+    message: string;
+};
+
+/**
+ * OcrConfig
+ */
+export type OcrConfig = {
+    available: boolean;
+    languages: Array<string>;
+    default_languages: string;
+    page_timeout: number;
+};
+
+/**
  * OutlineEntry
  */
 export type OutlineEntry = {
@@ -176,6 +194,19 @@ export type Page = {
     tables: Array<Table>;
     markdown: string | null;
     warnings: Array<string>;
+    ocr?: PageOcr | null;
+    notices?: Array<Notice>;
+};
+
+/**
+ * PageOcr
+ */
+export type PageOcr = {
+    engine: string;
+    languages: string;
+    confidence: number | null;
+    dpi: number;
+    angle: number;
 };
 
 /**
@@ -235,6 +266,7 @@ export type ServerConfig = {
     result_ttl: number;
     supported_types: Array<string>;
     api_key_required: boolean;
+    ocr: OcrConfig;
 };
 
 /**
@@ -285,6 +317,14 @@ export type UploadDocumentData = {
          * tables,markdown (or a JSON object)
          */
         options?: string;
+        /**
+         * when to read pages with OCR: auto (pages without a text layer, the default), always, never
+         */
+        ocr?: 'auto' | 'always' | 'never';
+        /**
+         * Tesseract languages joined by +, e.g. kor+eng (default: the server's)
+         */
+        ocr_languages?: string;
     };
     path?: never;
     query?: never;
@@ -312,6 +352,10 @@ export type UploadDocumentErrors = {
      * Too many jobs are waiting (code too_many_requests; see Retry-After).
      */
     429: Problem;
+    /**
+     * Redis cannot be reached, or too many event streams are open (code unavailable; see Retry-After).
+     */
+    503: Problem;
 };
 
 export type UploadDocumentError = UploadDocumentErrors[keyof UploadDocumentErrors];
@@ -345,6 +389,10 @@ export type ListJobsErrors = {
      * API keys are on and the request has none that matches (code unauthorized).
      */
     401: Problem;
+    /**
+     * Redis cannot be reached, or too many event streams are open (code unavailable; see Retry-After).
+     */
+    503: Problem;
 };
 
 export type ListJobsError = ListJobsErrors[keyof ListJobsErrors];
@@ -384,6 +432,10 @@ export type CancelJobErrors = {
      * The job is not in a state that allows this (codes not_ready, conflict).
      */
     409: Problem;
+    /**
+     * Redis cannot be reached, or too many event streams are open (code unavailable; see Retry-After).
+     */
+    503: Problem;
 };
 
 export type CancelJobError = CancelJobErrors[keyof CancelJobErrors];
@@ -423,6 +475,10 @@ export type GetJobDocumentErrors = {
      * The job is not in a state that allows this (codes not_ready, conflict).
      */
     409: Problem;
+    /**
+     * Redis cannot be reached, or too many event streams are open (code unavailable; see Retry-After).
+     */
+    503: Problem;
 };
 
 export type GetJobDocumentError = GetJobDocumentErrors[keyof GetJobDocumentErrors];
@@ -461,6 +517,10 @@ export type GetJobEventsErrors = {
      * No such job, or not yours (code not_found).
      */
     404: Problem;
+    /**
+     * Redis cannot be reached, or too many event streams are open (code unavailable; see Retry-After).
+     */
+    503: Problem;
 };
 
 export type GetJobEventsError = GetJobEventsErrors[keyof GetJobEventsErrors];
@@ -495,6 +555,10 @@ export type GetJobPageErrors = {
      * No such job, or not yours (code not_found).
      */
     404: Problem;
+    /**
+     * Redis cannot be reached, or too many event streams are open (code unavailable; see Retry-After).
+     */
+    503: Problem;
 };
 
 export type GetJobPageError = GetJobPageErrors[keyof GetJobPageErrors];
@@ -541,6 +605,10 @@ export type GetJobPageImageErrors = {
      * The request is well-formed but cannot be done (e.g. page_timeout while rendering).
      */
     422: Problem;
+    /**
+     * Redis cannot be reached, or too many event streams are open (code unavailable; see Retry-After).
+     */
+    503: Problem;
 };
 
 export type GetJobPageImageError = GetJobPageImageErrors[keyof GetJobPageImageErrors];
@@ -576,6 +644,10 @@ export type DeleteJobErrors = {
      * No such job, or not yours (code not_found).
      */
     404: Problem;
+    /**
+     * Redis cannot be reached, or too many event streams are open (code unavailable; see Retry-After).
+     */
+    503: Problem;
 };
 
 export type DeleteJobError = DeleteJobErrors[keyof DeleteJobErrors];
@@ -611,6 +683,10 @@ export type GetJobErrors = {
      * No such job, or not yours (code not_found).
      */
     404: Problem;
+    /**
+     * Redis cannot be reached, or too many event streams are open (code unavailable; see Retry-After).
+     */
+    503: Problem;
 };
 
 export type GetJobError = GetJobErrors[keyof GetJobErrors];
@@ -653,6 +729,10 @@ export type GetJobResultErrors = {
      * The job is not in a state that allows this (codes not_ready, conflict).
      */
     409: Problem;
+    /**
+     * Redis cannot be reached, or too many event streams are open (code unavailable; see Retry-After).
+     */
+    503: Problem;
 };
 
 export type GetJobResultError = GetJobResultErrors[keyof GetJobResultErrors];
@@ -692,6 +772,10 @@ export type RetryJobErrors = {
      * The job is not in a state that allows this (codes not_ready, conflict).
      */
     409: Problem;
+    /**
+     * Redis cannot be reached, or too many event streams are open (code unavailable; see Retry-After).
+     */
+    503: Problem;
 };
 
 export type RetryJobError = RetryJobErrors[keyof RetryJobErrors];
