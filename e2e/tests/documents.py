@@ -140,6 +140,27 @@ def png_image() -> bytes:
     return page.get_pixmap(dpi=96).tobytes("png")
 
 
+def scanned_page_png(dpi: int = 200) -> bytes:
+    """A page of English and Korean (Nanum Gothic where installed, else PyMuPDF's CJK font) as a greyscale picture,
+    slightly askew: what a phone or a scanner makes of a printed page. It has no text layer."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    nanum = "/usr/share/fonts/truetype/nanum/NanumGothic.ttf"
+    try:
+        page.insert_font(fontname="ko", fontfile=nanum)
+    except Exception:
+        page.insert_font(fontname="ko", fontbuffer=pymupdf.Font("korea").buffer)
+    text = (
+        "All human beings are born free and equal in dignity and rights.\n"
+        "모든 인간은 태어날 때부터 자유로우며 그 존엄과 권리에 있어 동등하다."
+    )
+    page.insert_textbox(pymupdf.Rect(60, 80, 535, 300), text, fontsize=14, fontname="ko", lineheight=1.6)
+    zoom = dpi / 72
+    pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom).prerotate(-1.5), colorspace=pymupdf.csGRAY)
+    pix.set_dpi(dpi, dpi)
+    return pix.tobytes("png")
+
+
 def epub_book() -> bytes:
     """A minimal valid EPUB 2 with two chapters (mimetype first and stored, as the format requires)."""
     chapters = {

@@ -21,7 +21,7 @@ def test_switch_to_korean_and_back(page: Page, shot) -> None:
     card = job_card(page, "report.pdf")
     expect_status(card, "Completed")
 
-    page.get_by_label("Language").select_option(label="한국어")
+    page.get_by_label("Language", exact=True).select_option(label="한국어")
     expect(page.locator("html")).to_have_attribute("lang", "ko")
     for english, korean in LABELS.items():
         expect(page.get_by_role("heading", name=korean, exact=True)).to_be_visible()
@@ -46,7 +46,7 @@ def test_switch_to_korean_and_back(page: Page, shot) -> None:
     expect(page.get_by_role("article", name="report.pdf").get_by_text("완료", exact=True)).to_be_visible()
 
     # and back to English
-    page.get_by_label("언어").select_option(label="English")
+    page.get_by_label("언어", exact=True).select_option(label="English")
     expect(page.get_by_role("heading", name="History", exact=True)).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "en")
 
@@ -55,4 +55,4 @@ def test_switch_to_korean_and_back(page: Page, shot) -> None:
 def test_korean_browser_gets_the_korean_ui(page: Page) -> None:
     page.goto("/")
     expect(page.get_by_role("heading", name="문서 업로드")).to_be_visible()
-    expect(page.get_by_label("언어")).to_have_value("ko")
+    expect(page.get_by_label("언어", exact=True)).to_have_value("ko")

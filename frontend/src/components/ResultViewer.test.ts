@@ -124,11 +124,12 @@ describe('ResultViewer', () => {
     });
     renderViewer();
     expect(await screen.findByText('Text read by OCR (kor+eng, confidence 93%)')).toBeInTheDocument();
-    expect(screen.getByRole('heading', { name: /Page 1/ })).toHaveTextContent('OCR');
+    const first = screen.getByRole('region', { name: 'Page 1' });
+    expect(within(first).getByText('OCR', { exact: true })).toBeVisible(); // the badge; the heading stays "Page 1"
     const overlay = screen.getByRole('img', { name: 'Parsed regions of page 1' });
     expect(overlay.querySelectorAll('rect.block')).toHaveLength(1); // the OCR paragraph, drawn over the picture
     expect(await screen.findByRole('note')).toHaveTextContent('This page needs OCR, which this server does not have');
-    expect(screen.getByRole('heading', { name: /Page 2/ })).not.toHaveTextContent('OCR');
+    expect(within(screen.getByRole('region', { name: 'Page 2' })).queryByText('OCR', { exact: true })).toBeNull();
   });
 
   it('shows document text as text: no script or img element is created', async () => {
