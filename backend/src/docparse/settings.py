@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from docparse.tessdata import LANGUAGES_PATTERN
+
 MIB = 1024 * 1024
 
 
@@ -55,7 +57,7 @@ class Settings(BaseSettings):
     # --- OCR ---
     ocr_languages: str = Field(
         "kor+eng",
-        pattern=r"^[A-Za-z0-9_]{1,32}(\+[A-Za-z0-9_]{1,32}){0,7}$",
+        pattern=LANGUAGES_PATTERN,
         description="Tesseract languages for uploads that name none, joined by '+'",
     )
 
