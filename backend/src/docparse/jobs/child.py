@@ -212,6 +212,9 @@ def main() -> None:
     sys.stdout = sys.stderr
     import docparse.parsing  # noqa: F401  (the slow import happens once, before "ready")
 
+    # Tesseract is loaded by the first page that needs OCR (~0.7 s for kor+eng), not here: most processes never
+    # read a scan. From then on parsing.ocr keeps that engine warm for every later page and job of this process.
+
     _limit_memory()
     _send(channel, {"ev": "ready", "pid": os.getpid()})
     decode = msgspec.json.Decoder().decode
