@@ -11,6 +11,8 @@ from typing import Any, BinaryIO
 
 import msgspec
 import structlog
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from saq import Status
 from saq.queue.redis import RedisQueue
 
@@ -28,6 +30,8 @@ from docparse.settings import Settings
 from docparse.storage import LocalStorage
 
 log = structlog.get_logger(__name__)
+
+STREAM_READ_TRIES = 6  # failed status reads in a row after which an event stream gives up
 
 
 class _FileSink:
@@ -241,20 +245,19 @@ class JobService(Orchestrator):
         """The job's status now and on every change, until a terminal one (see _watch).
 
         Each stream holds one of DOCPARSE_MAX_EVENT_STREAMS places from this call on (Unavailable when none is
-        left): taken before the caller's first await, so a burst of streams cannot all slip past the limit, and
-        given back when the stream object is gone, whether it ended, was closed, or was dropped unstarted."""
+        left): taken before the caller's first await, so a burst of streams cannot all slip past the limit. The
+        place is given back as soon as the stream ends or its client leaves (the stream is cancelled, so its
+        `finally` runs at once), and, for a stream dropped before it started, when the stream object is gone."""
         limit = self.settings.max_event_streams
         if self.watchers >= limit:
             raise Unavailable(f"This server already serves {limit} event streams; try again shortly, or poll.")
-        stream = self._watch(job_id, reread)
         self.watchers += 1
-        weakref.finalize(stream, self._unwatch)
+        place = _StreamPlace(self)
+        stream = self._watch(job_id, reread, place)
+        weakref.finalize(stream, place.give_back)
         return stream
 
-    def _unwatch(self) -> None:
-        self.watchers -= 1
-
-    async def _watch(self, job_id: str, reread: float) -> AsyncIterator[JobStatus]:
+    async def _watch(self, job_id: str, reread: float, place: _StreamPlace) -> AsyncIterator[JobStatus]:
         """Changes are signalled by SAQ's pub/sub (one shared connection per process, no polling per client); a
         periodic re-read means a missed message delays an update by at most `reread` seconds."""
         wake = asyncio.Event()
@@ -266,9 +269,20 @@ class JobService(Orchestrator):
         listener = asyncio.create_task(self.queue.listen([job_id], signal, timeout=None))
         try:
             last: JobStatus | None = None
+            misses = 0
             while True:
                 wake.clear()
-                current = await self.status(job_id)
+                try:
+                    current = await self.status(job_id)
+                except (RedisConnectionError, RedisTimeoutError):
+                    # The pool was busy for a moment (a burst of streams) or Redis blinked: an open stream waits and
+                    # reads again rather than dropping its client; only a lasting outage ends it.
+                    misses += 1
+                    if misses > STREAM_READ_TRIES:
+                        raise
+                    await asyncio.sleep(min(reread, 0.5 * misses))
+                    continue
+                misses = 0
                 if current != last:
                     yield current
                     last = current
@@ -277,6 +291,7 @@ class JobService(Orchestrator):
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), reread)
         finally:
+            place.give_back()
             listener.cancel()
             await asyncio.gather(listener, return_exceptions=True)
 
@@ -380,3 +395,15 @@ class JobService(Orchestrator):
             "active": info["active"],
             "reason": reason,
         }
+
+
+class _StreamPlace:
+    """One of the event-stream places of a JobService, given back exactly once."""
+
+    def __init__(self, service: JobService) -> None:
+        self.service: JobService | None = service
+
+    def give_back(self) -> None:
+        if self.service is not None:
+            self.service.watchers -= 1
+            self.service = None
