@@ -10,11 +10,9 @@ import structlog
 from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.enums import ScopeType
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
-from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Receive, Scope, Send
 from litestar_saq import SAQConfig, SAQPlugin
 
 from docparse.api.auth import (
@@ -22,7 +20,7 @@ from docparse.api.auth import (
     ApiKeys,
     OperatorKeys,
     monitor_login,
-    request_path,
+    monitor_slash,
     require_operator,
 )
 from docparse.api.controllers import HealthController, JobController, JobListController, UploadController
@@ -34,27 +32,6 @@ from docparse.jobs.service import JobService
 from docparse.logs import configure_logging
 from docparse.settings import Settings, get_settings
 from docparse.storage import LocalStorage
-
-
-def monitor_slash(app: ASGIApp) -> ASGIApp:
-    """SAQ's monitor page routes itself by its URL and only knows `/monitor/`: send `/monitor` there."""
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == ScopeType.HTTP and request_path(scope) == MONITOR_PATH:
-            query = scope.get("query_string", b"")
-            location = MONITOR_PATH.encode() + b"/" + (b"?" + query if query else b"")
-            start: HTTPResponseStartEvent = {
-                "type": "http.response.start",
-                "status": 308,
-                "headers": [(b"location", location)],
-            }
-            body: HTTPResponseBodyEvent = {"type": "http.response.body", "body": b"", "more_body": False}
-            await send(start)
-            await send(body)
-            return
-        await app(scope, receive, send)
-
-    return middleware
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

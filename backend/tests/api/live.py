@@ -19,14 +19,14 @@ from tests.conftest import settings_env
 from tests.test_live_server import free_port
 from tests.test_readiness import REDIS_SERVER, start_redis
 
-__all__ = ["REDIS_SERVER", "PrivateRedis", "live_api"]
+__all__ = ["REDIS_SERVER", "PrivateRedis", "api_log", "live_api"]
 
 
 @contextmanager
 def live_api(settings: Settings, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
     """The API on a free port with `settings` plus DOCPARSE_* `env`; yields its base URL and process."""
     port = free_port()
-    log_path = Path(settings.storage_dir).parent / f"api-{port}.log"
+    log_path = api_log(settings, f"http://127.0.0.1:{port}")
     full_env = {**settings_env(settings), "DOCPARSE_PORT": str(port), "DOCPARSE_HOST": "127.0.0.1", **env}
     with open(log_path, "wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "docparse.cli", "api"], env=full_env, stderr=log)
@@ -50,6 +50,11 @@ def live_api(settings: Settings, **env: str) -> Iterator[tuple[str, subprocess.P
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def api_log(settings: Settings, base: str) -> Path:
+    """Where the API that `live_api` started at `base` writes its log."""
+    return Path(settings.storage_dir).parent / f"api-{base.rsplit(':', 1)[1]}.log"
 
 
 class PrivateRedis:

@@ -8,8 +8,6 @@ import asyncio
 import json
 import logging
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,9 +22,9 @@ from docparse.jobs.queue import create_queue, enqueue_parse
 from docparse.jobs.records import JobRecord, RecordStore
 from docparse.logs import configure_logging
 from docparse.settings import Settings
-from tests.conftest import WorkerProcess, make_settings, purge_queue, settings_env
+from tests.api.live import api_log, live_api
+from tests.conftest import WorkerProcess, make_settings, purge_queue
 from tests.documents import make_pdf
-from tests.test_live_server import free_port
 
 KEY = "sekret-key-alpha-123"
 ADMIN = "sekret-admin-456"
@@ -37,27 +35,10 @@ TERMINAL = {"completed", "failed", "cancelled"}
 def keyed_api(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """`docparse api` under uvicorn with API keys on; yields its URL and the file its stderr goes to."""
     settings = make_settings(tmp_path)
-    port = free_port()
-    env = {**settings_env(settings), "DOCPARSE_PORT": str(port), "DOCPARSE_HOST": "127.0.0.1",
-           "DOCPARSE_API_KEYS": KEY, "DOCPARSE_ADMIN_KEYS": ADMIN}  # fmt: skip
-    log_path = tmp_path / "api.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "docparse.cli", "api"], env=env, stderr=log)
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "API did not start"
-            time.sleep(0.1)
-        yield base, log_path
+        with live_api(settings, DOCPARSE_API_KEYS=KEY, DOCPARSE_ADMIN_KEYS=ADMIN) as (base, _):
+            yield base, api_log(settings, base)
     finally:
-        process.terminate()
-        process.wait(10)
         purge_queue(settings)
 
 

@@ -158,14 +158,32 @@ def monitor_login(app: ASGIApp, operators: OperatorKeys) -> ASGIApp:
                     (b"cache-control", b"no-store"),
                     cookie.to_encoded_header(),
                 ]
-                start: HTTPResponseStartEvent = {"type": "http.response.start", "status": 303, "headers": headers}
-                body: HTTPResponseBodyEvent = {"type": "http.response.body", "body": b"", "more_body": False}
-                await send(start)
-                await send(body)
+                await _redirect(send, 303, headers)
                 return
         await app(scope, receive, send)
 
     return middleware
+
+
+def monitor_slash(app: ASGIApp) -> ASGIApp:
+    """SAQ's monitor page routes itself by its URL and only knows `/monitor/`: send `/monitor` there."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP and request_path(scope) == MONITOR_PATH:
+            query = scope.get("query_string", b"")
+            location = MONITOR_PATH.encode() + b"/" + (b"?" + query if query else b"")
+            await _redirect(send, 308, [(b"location", location)])
+            return
+        await app(scope, receive, send)
+
+    return middleware
+
+
+async def _redirect(send: Send, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+    start: HTTPResponseStartEvent = {"type": "http.response.start", "status": status, "headers": headers}
+    body: HTTPResponseBodyEvent = {"type": "http.response.body", "body": b"", "more_body": False}
+    await send(start)
+    await send(body)
 
 
 def request_path(scope: Scope) -> str:
