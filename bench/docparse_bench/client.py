@@ -122,10 +122,14 @@ def _multipart_parts(filename: str, content_type: str = "application/pdf") -> tu
     return prefix, suffix
 
 
-def upload_request(data: bytes, filename: str, host: str = "127.0.0.1") -> bytes:
-    """A whole POST /upload request for an in-memory file (built once, sent many times)."""
+def upload_request(data: bytes, filename: str, host: str = "127.0.0.1", fields: dict[str, str] | None = None) -> bytes:
+    """A whole POST /upload request for an in-memory file (built once, sent many times), with form `fields`
+    (e.g. {"ocr": "never"}) before the file."""
     prefix, suffix = _multipart_parts(filename)
-    body = prefix + data + suffix
+    head_fields = "".join(
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n' for k, v in (fields or {}).items()
+    ).encode()
+    body = head_fields + prefix + data + suffix
     head = (
         f"POST /upload HTTP/1.1\r\nHost: {host}\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"

@@ -1,4 +1,5 @@
-"""The nine figures. Each returns a Figure: its headline value against its goal, and the details behind it."""
+"""Figures 1-9 (the OCR ones are in ocr.py). Each returns a Figure: its headline value against its goal, and the
+details behind it."""
 
 from __future__ import annotations
 
@@ -33,11 +34,14 @@ class Config:
     status_rate: float  # figure 9
     status_seconds: float
     include_fullrefman_in_fig1: bool
+    ocr_pages: int = 5  # figures 10-13: scanned pages of each language
+    ocr_reps: int = 3
+    auto_reps: int = 5  # figure 14
 
     @classmethod
     def make(cls, quick: bool) -> Config:
         if quick:
-            return cls(True, 1, 2, 1, 200, 200, 1, 8, 6, 1, 500.0, 4.0, False)
+            return cls(True, 1, 2, 1, 200, 200, 1, 8, 6, 1, 500.0, 4.0, False, 4, 1, 3)
         return cls(False, 2, 3, 2, 300, 400, 2, 8, 30, 3, 500.0, 15.0, True)
 
 
