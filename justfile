@@ -125,5 +125,6 @@ bench *ARGS:
     if ! command -v uv >/dev/null && ! python3 -m uv --version >/dev/null 2>&1; then python3 -m pip install --quiet uv; fi
     if ! command -v redis-server >/dev/null; then echo "redis-server is needed (Debian/Ubuntu: apt-get install redis-server)" >&2; exit 1; fi
     if ! command -v pdftotext >/dev/null; then echo "note: pdftotext (apt-get install poppler-utils) is missing; the fidelity figure will be skipped" >&2; fi
+    if ! command -v gs >/dev/null; then echo "note: Ghostscript (apt-get install ghostscript) is missing; the OCRmyPDF figure will be skipped" >&2; fi
     (cd backend && {{uv}} sync --frozen --quiet)
     cd bench && {{uv}} sync --quiet && exec {{uv}} run --quiet python -m docparse_bench {{ARGS}}

@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
 
     docs, why = large_docs(run.log)
     if why:
-        run.notes.append(f"large corpus unavailable: {why}; figures 1, 2, 5, 6 and 8 are skipped")
+        run.notes.append(f"large corpus unavailable: {why}; figures 1, 2, 5, 6, 8 and 10-14 are skipped")
         for n in (1, 2, 5, 6, 8):
             if run.wanted(n):
                 run.skip(n, f"needs the large corpus: {why}")
