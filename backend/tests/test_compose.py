@@ -31,16 +31,26 @@ def test_matches_the_compose_specification(compose: dict) -> None:
 
 def test_services_and_volumes(compose: dict) -> None:
     services = compose["services"]
-    assert {"redis", "api", "worker", "frontend"} <= services.keys()
+    assert {"redis", "s3", "s3-init", "api", "worker", "frontend"} <= services.keys()
     assert "--appendonly" in services["redis"]["command"] and "yes" in services["redis"]["command"]
     assert any(v.startswith("redis_data:") for v in services["redis"]["volumes"])
+    assert any(v.startswith("s3_data:") for v in services["s3"]["volumes"])
+    assert "-s3" in services["s3"]["command"] and "healthcheck" in services["s3"]
+    assert services["s3-init"]["depends_on"]["s3"]["condition"] == "service_healthy"
     for name in ("api", "worker"):
-        assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
-        assert any(v.startswith("storage:") for v in services[name]["volumes"])
-        assert "healthcheck" in services[name]
+        service = services[name]
+        assert service["depends_on"]["redis"]["condition"] == "service_healthy"
+        assert service["depends_on"]["s3-init"]["condition"] == "service_completed_successfully"
+        assert "healthcheck" in service
+        # S3 mode: jobs' files go through the bucket, as between machines; api and workers share no volume
+        assert "volumes" not in service
+        env = service["environment"]
+        assert env["DOCPARSE_STORAGE_URL"].startswith("s3://")
+        assert env["AWS_ENDPOINT_URL"] == "http://s3:8333" and env["AWS_ALLOW_HTTP"] == "true"
+        assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "REDIS_URL"} <= env.keys()
     # A scalable worker publishes no port and has no fixed container name.
     assert "ports" not in services["worker"] and "container_name" not in services["worker"]
-    assert {"redis_data", "storage"} <= compose["volumes"].keys()
+    assert {"redis_data", "s3_data"} <= compose["volumes"].keys()
 
 
 def test_builds_and_commands_exist(compose: dict) -> None:
