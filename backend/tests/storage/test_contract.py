@@ -186,7 +186,7 @@ async def test_jobs_lists_each_job_with_its_newest_write(storage: ObjectStorage)
         assert before - 2 <= written <= after + 2  # S3 keeps whole seconds
 
 
-async def test_concurrent_callers_share_one_download(storage: ObjectStorage) -> None:
+async def test_concurrent_callers_share_one_download(storage: ObjectStorage, tmp_path: Path) -> None:
     job = new_job()
     data = os.urandom(3 * MIB)
     await upload(storage, job, data)
@@ -196,6 +196,10 @@ async def test_concurrent_callers_share_one_download(storage: ObjectStorage) -> 
         assert storage.cache.downloads == 1
         await storage.local_source(job)  # a hit
         assert storage.cache.downloads == 1
+        # another process of the machine (same settings, so the same cache folder) finds the copy made here
+        neighbour = make_storage(tmp_path)
+        assert await neighbour.local_source(job) == paths[0]
+        assert neighbour.cache is not None and neighbour.cache.downloads == 0
 
 
 @pytest.mark.parametrize("storage_url", ["s3"], indirect=True)
