@@ -99,8 +99,11 @@ class SeaweedFS:
         data = directory / "data"
         data.mkdir(exist_ok=True)
         config = directory / "s3.json"
-        identity = {"name": "docparse", "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}]}
-        identity["actions"] = ["Admin", "Read", "List", "Tagging", "Write"]  # type: ignore[assignment]
+        identity: dict[str, object] = {
+            "name": "docparse",
+            "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
+            "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+        }
         config.write_text(json.dumps({"identities": [identity]}))
         master, volume, filer, s3 = _free_ports(4)
         command = [
