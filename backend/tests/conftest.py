@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -179,6 +180,7 @@ def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedEndpoin
         yield SeaweedEndpoint(server.endpoint, "docparse-test", server.env, server)
     finally:
         server.stop()
+        shutil.rmtree(server.directory / "data", ignore_errors=True)  # a few hundred MB after the big-source test
 
 
 @pytest.fixture(params=["local", "s3"])
