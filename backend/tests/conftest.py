@@ -52,6 +52,11 @@ def settings_env(settings: Settings) -> dict[str, str]:
             "DOCPARSE_MAX_UPLOAD_MB": str(settings.max_upload_mb),
             "DOCPARSE_RESULT_TTL": str(settings.result_ttl),
             "DOCPARSE_CLEANUP_INTERVAL": str(settings.cleanup_interval),
+            "DOCPARSE_STORAGE_URL": settings.storage_url,
+            "DOCPARSE_CACHE_DIR": str(settings.cache_dir),
+            "DOCPARSE_CHUNK_SECONDS": str(settings.chunk_seconds),
+            "DOCPARSE_CHUNK_PROBE": str(settings.chunk_probe),
+            "DOCPARSE_CHUNK_WINDOW": str(settings.chunk_window),
             "DOCPARSE_LOG_JSON": "true",
         }
     )
@@ -136,6 +141,14 @@ def slow_worker(settings: Settings) -> Iterator[WorkerProcess]:
     w.wait_ready()
     yield w
     w.stop()
+
+
+def stored_page_numbers(settings: Settings, job_id: str) -> list[int]:
+    """The pages of a job that are stored, from the index that makes a stored page exist (see pagestore.py)."""
+    client = sync_redis.Redis.from_url(settings.redis_url)
+    numbers = sorted(int(n) for n in client.hkeys(f"docparse:{settings.queue_name}:pages:{job_id}"))
+    client.close()
+    return numbers
 
 
 def redis_keys_mentioning(settings: Settings, needle: str) -> list[bytes]:

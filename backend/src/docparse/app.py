@@ -31,7 +31,7 @@ from docparse.jobs.queue import ApiQueue
 from docparse.jobs.service import JobService
 from docparse.logs import configure_logging
 from docparse.settings import Settings, get_settings
-from docparse.storage import LocalStorage
+from docparse.storage import open_storage
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     configure_logging(settings)
     queue = ApiQueue(settings)
     # The API sees the jobs layer through the Orchestrator only; the queue is shared with SAQ's monitor.
-    jobs: Orchestrator = JobService(queue, settings, LocalStorage(settings.storage_dir))
+    jobs: Orchestrator = JobService(queue, settings, open_storage(settings))
     operators = OperatorKeys(settings.admin_key_list)
 
     @asynccontextmanager

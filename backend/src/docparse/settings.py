@@ -60,12 +60,26 @@ class Settings(BaseSettings):
     # --- worker tuning ---
     heartbeat: int = Field(30, ge=2, description="seconds without a sign of life before a job is re-queued")
     sweep_interval: int = Field(5, ge=1, description="seconds between checks for jobs of dead workers")
-    progress_interval: float = Field(0.25, ge=0, description="minimum seconds between progress writes")
+    progress_interval: float = Field(
+        0.25,
+        ge=0,
+        description="seconds a parsed page may wait to be written with the pages after it: progress moves this often",
+    )
     child_max_jobs: int = Field(200, ge=1, description="jobs a parse process handles before it is replaced")
     child_max_rss_mb: int = Field(512, ge=0, description="a parse process above this RSS is replaced (0: never)")
     child_memory_mb: int = Field(
         1024, ge=0, description="memory a parse process may take beyond its own import, enforced (0: no ceiling)"
     )
+
+    # --- chunks and result writes (see jobs/chunks.py, jobs/pagestore.py) ---
+    chunk_seconds: float = Field(
+        1.5, ge=0, description="seconds of work per chunk of a long document; 0 parses every document in one job"
+    )
+    chunk_probe: float = Field(
+        0.3, gt=0, description="seconds a job parses before it decides, from its pace, whether to split"
+    )
+    chunk_window: int = Field(1, ge=1, description="chunks of one document waiting in the queue at most")
+    segment_mb: int = Field(8, ge=1, description="parsed pages written together once they reach this size")
 
     # --- OCR ---
     ocr_languages: str = Field(

@@ -19,7 +19,7 @@ from docparse.jobs.queue import create_queue
 from docparse.jobs.records import JobRecord, RecordStore
 from docparse.jobs.service import JobService
 from docparse.settings import Settings
-from docparse.storage import LocalStorage
+from docparse.storage import open_storage
 from tests.conftest import make_settings, purge_queue
 from tests.documents import make_pdf
 
@@ -125,7 +125,7 @@ async def test_cursors_never_reveal_another_keys_jobs(keyed: Settings, tmp_path:
 async def test_retention_cleans_the_per_owner_index(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, api_keys="key-alpha", result_ttl=1)
     queue = create_queue(settings)
-    service = JobService(queue, settings, LocalStorage(settings.storage_dir))
+    service = JobService(queue, settings, open_storage(settings))
     owner = owner_of("key-alpha")
     try:
         await queue.connect()

@@ -217,9 +217,11 @@ async def test_no_more_than_max_queued_jobs_ever_wait(settings: Settings, tmp_pa
     other_done = asyncio.Event()
 
     async def slow_body() -> AsyncIterator[bytes]:
-        yield b'--B\r\nContent-Disposition: form-data; name="file"; filename="slow.pdf"\r\n\r\n' + pdf[:100]
+        # the PDF and a trailing comment big enough that storage writes it out before the body ends
+        yield b'--B\r\nContent-Disposition: form-data; name="file"; filename="slow.pdf"\r\n\r\n' + pdf
+        yield b"\n%" + b"x" * (4 * 1024 * 1024)
         await other_done.wait()
-        yield pdf[100:] + b"\r\n--B--\r\n"
+        yield b"\r\n--B--\r\n"
 
     with live_api(settings, DOCPARSE_MAX_QUEUED="1") as (base, _):
         async with httpx.AsyncClient(base_url=base, timeout=60) as http:
@@ -227,7 +229,7 @@ async def test_no_more_than_max_queued_jobs_ever_wait(settings: Settings, tmp_pa
                 http.post("/upload", content=slow_body(), headers={"content-type": "multipart/form-data; boundary=B"})
             )
             deadline = time.monotonic() + 30
-            while not list((settings.storage_dir / "jobs").glob("*/source")):  # past the first check
+            while not list((settings.storage_dir / "jobs").glob("*/*source*")):  # past the first check
                 assert time.monotonic() < deadline and not slow.done()
                 await asyncio.sleep(0.05)
             fast = await http.post("/upload", files={"file": ("fast.pdf", pdf)})

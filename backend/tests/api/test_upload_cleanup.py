@@ -17,10 +17,15 @@ from docparse.jobs.chores import Chores
 from docparse.jobs.queue import create_queue
 from docparse.jobs.records import JobRecord
 from docparse.settings import Settings
-from docparse.storage import LocalStorage
+from docparse.storage import open_storage
 from tests.api.live import REDIS_SERVER, PrivateRedis
 from tests.conftest import make_settings
 from tests.documents import make_pdf
+
+
+def source_path(settings: Settings, job_id: str) -> Path:
+    """Where local storage keeps a job's upload."""
+    return settings.storage_dir / "jobs" / job_id / "source"
 
 
 def job_traces(client: redis.Redis, settings: Settings) -> list[bytes]:
@@ -63,7 +68,7 @@ async def test_the_rescue_drops_a_record_whose_upload_never_completed(settings: 
     """When Redis went away between the record and the enqueue, the record may survive the API's clean-up; its
     upload's file is gone, so the workers' rescue removes it rather than queueing a job doomed to fail."""
     queue = create_queue(settings)
-    storage = LocalStorage(settings.storage_dir)
+    storage = open_storage(settings)
     service = Chores(queue, settings, storage)
     job_id = str(uuid.uuid4())
     record = JobRecord(job_id=job_id, filename="a.pdf", file_type="pdf", size=1, sha256="0", created_at=time.time())
@@ -80,10 +85,10 @@ async def test_the_rescue_drops_a_record_whose_upload_never_completed(settings: 
 
 async def test_a_job_that_lost_only_its_queue_entry_is_queued_again(settings: Settings, tmp_path: Path) -> None:
     queue = create_queue(settings)
-    storage = LocalStorage(settings.storage_dir)
+    storage = open_storage(settings)
     service = Chores(queue, settings, storage)
     job_id = str(uuid.uuid4())
-    source = storage.source_path(job_id)
+    source = source_path(settings, job_id)
     source.parent.mkdir(parents=True)
     source.write_bytes(make_pdf(tmp_path / "a.pdf").read_bytes())
     record = JobRecord(job_id=job_id, filename="a.pdf", file_type="pdf", size=1, sha256="0", created_at=time.time())
@@ -99,29 +104,29 @@ async def test_retention_keeps_an_upload_still_arriving(tmp_path: Path) -> None:
     """A slow upload's folder was made long ago, but its file is still being written: no record yet, and yet
     not an orphan. An upload left alone for longer than the orphan age is."""
     settings = make_settings(tmp_path)
-    storage = LocalStorage(settings.storage_dir)
+    storage = open_storage(settings)
     service = Chores(create_queue(settings), settings, storage)
     long_ago = time.time() - 2 * 3600
     arriving, abandoned = str(uuid.uuid4()), str(uuid.uuid4())
     for job_id in (arriving, abandoned):
-        source = storage.source_path(job_id)
+        source = source_path(settings, job_id)
         source.parent.mkdir(parents=True)
         source.write_bytes(b"%PDF-1.7\n")
         os.utime(source.parent, (long_ago, long_ago))
-    os.utime(storage.source_path(abandoned), (long_ago, long_ago))
+    os.utime(source_path(settings, abandoned), (long_ago, long_ago))
     try:
         assert await service.purge_expired(orphan_age=3600) == 1
-        assert storage.source_path(arriving).exists()
-        assert not storage.job_dir(abandoned).exists()
+        assert source_path(settings, arriving).exists()
+        assert not source_path(settings, abandoned).parent.exists()
     finally:
         await service.queue.disconnect()
 
 
 async def test_retention_never_removes_the_files_of_a_recorded_job(settings: Settings) -> None:
-    storage = LocalStorage(settings.storage_dir)
+    storage = open_storage(settings)
     service = Chores(create_queue(settings), settings, storage)
     job_id = str(uuid.uuid4())
-    source = storage.source_path(job_id)
+    source = source_path(settings, job_id)
     source.parent.mkdir(parents=True)
     source.write_bytes(b"%PDF-1.7\n")
     long_ago = time.time() - 2 * 3600

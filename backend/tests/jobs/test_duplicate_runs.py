@@ -21,9 +21,9 @@ from docparse.jobs import state
 from docparse.jobs.queue import PARSE_FUNCTION, create_queue
 from docparse.jobs.records import JobRecord, RecordStore
 from docparse.jobs.runner import ChildPool
-from docparse.jobs.tasks import Progress, WorkerDeps, parse_document, record_outcome
+from docparse.jobs.tasks import WorkerDeps, parse_document, record_outcome
 from docparse.settings import Settings
-from docparse.storage import LocalStorage
+from docparse.storage import open_storage
 from tests.conftest import WorkerProcess, wait_for_status
 from tests.documents import make_pdf
 
@@ -51,8 +51,10 @@ async def test_a_completed_job_run_a_second_time_is_skipped(
     assert done["status"] == "completed" and done["attempts"] == 1, done
     records = RecordStore(queue.redis, settings.queue_name)
     before = await records.get(job_id)
-    pages = sorted((settings.storage_dir / "jobs" / job_id / "pages").glob("*.json"))
-    written = [p.stat().st_mtime_ns for p in pages]
+    index = await queue.redis.hgetall(records.job_keys(job_id)[0])
+    segments = sorted((settings.storage_dir / "jobs" / job_id / "pages").iterdir())
+    written = [p.stat().st_mtime_ns for p in segments]
+    assert len(index) == 3 and segments
 
     again = Job(function=PARSE_FUNCTION, kwargs={"job_id": job_id}, key=f"again-{job_id}", timeout=60)
     await queue.enqueue(again)
@@ -61,8 +63,10 @@ async def test_a_completed_job_run_a_second_time_is_skipped(
     after = await records.get(job_id)
     assert after == before, "the finished record was written"
     assert (await client.get(f"/jobs/{job_id}")).json() == done
-    assert [p.stat().st_mtime_ns for p in pages] == written
-    assert "duplicate run skipped" in worker.log_path.read_text()
+    assert await queue.redis.hgetall(records.job_keys(job_id)[0]) == index
+    assert sorted((settings.storage_dir / "jobs" / job_id / "pages").iterdir()) == segments
+    assert [p.stat().st_mtime_ns for p in segments] == written
+    assert "run skipped" in worker.log_path.read_text()
 
 
 @pytest.mark.parametrize("status", sorted(TERMINAL))
@@ -93,8 +97,7 @@ async def test_late_writes_do_not_bring_a_finished_record_back(
     assert finished is not None
 
     job = Job(function=PARSE_FUNCTION, kwargs={"job_id": job_id}, key=job_id, queue=queue)
-    progress = Progress(job, records, job_id, interval=0.0, total=9, done=7)
-    await progress.report(force=True, heartbeat=False)
+    assert not await state.progress(records, job_id, pages_done=7, pages_total=9)
     for saq_status, exc in ((Status.QUEUED, None), (Status.ABORTED, None), (Status.FAILED, RuntimeError("late"))):
         job.status = saq_status
         await record_outcome({"job": job, "docparse": deps, "exception": exc})
@@ -136,7 +139,7 @@ async def _finished_job(queue: RedisQueue, settings: Settings, tmp_path: Path, s
     else:
         ending = state.fail if status == "failed" else state.cancel
         assert await ending(records, job_id, 3600, DocparseError("it ended"), pages_done=2, pages_total=3)
-    storage = LocalStorage(tmp_path / "storage")
+    storage = open_storage(settings)
     pool = ChildPool(size=1, max_jobs=1)  # never started: a skipped run must not need a parse process
     return WorkerDeps(settings, records, storage, pool), job_id
 

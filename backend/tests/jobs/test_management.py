@@ -19,8 +19,15 @@ from docparse.jobs.queue import create_queue
 from docparse.jobs.records import RecordStore
 from docparse.jobs.service import JobService
 from docparse.settings import Settings
-from docparse.storage import LocalStorage
-from tests.conftest import WorkerProcess, make_settings, purge_queue, redis_keys_mentioning, wait_for_status
+from docparse.storage import open_storage
+from tests.conftest import (
+    WorkerProcess,
+    make_settings,
+    purge_queue,
+    redis_keys_mentioning,
+    stored_page_numbers,
+    wait_for_status,
+)
 from tests.documents import make_pdf, page_words
 
 TERMINAL = {"completed", "failed", "cancelled"}
@@ -63,7 +70,7 @@ async def test_queue_position_and_cancel_while_queued(
             assert (await wait_for_status(client, job_id, TERMINAL))["status"] == "completed"
         after = (await client.get(f"/jobs/{ids[1]}")).json()
         assert after["status"] == "cancelled" and after["attempts"] == 0 and after["pages_done"] == 0
-        assert not list((settings.storage_dir / "jobs" / ids[1]).glob("pages/*.json"))
+        assert not stored_page_numbers(settings, ids[1])
     finally:
         worker.stop()
 
@@ -85,7 +92,7 @@ async def test_cancel_while_processing_stops_within_a_page(
     # not in seconds, which depend on how busy the machine is.)
     assert done_at_cancel <= final["pages_done"] <= done_at_cancel + 1
     await asyncio.sleep(1.0)  # had the parse gone on, more pages would appear now
-    stored = sorted(int(p.stem) for p in (settings.storage_dir / "jobs" / job_id / "pages").glob("*.json"))
+    stored = stored_page_numbers(settings, job_id)
     assert stored == list(range(1, final["pages_done"] + 1))
     assert (await client.get(f"/jobs/{job_id}")).json()["pages_done"] == final["pages_done"]
     assert final["message"].startswith("Cancelled after")
@@ -145,7 +152,7 @@ async def test_a_retry_asked_before_saq_settles_the_attempt_still_runs(
         await queue.finish(job, Status.FAILED, error="encrypted")
         await records.update(job_id, settled_at=time.time())
 
-    service = JobService(queue, settings, LocalStorage(settings.storage_dir))  # in this event loop, unlike the client's
+    service = JobService(queue, settings, open_storage(settings))  # in this event loop, unlike the client's
     retried, _ = await asyncio.gather(service.retry(job_id), settle())
     assert retried.status == "queued" and await queue.count("queued") == 1
     worker = WorkerProcess(settings)
@@ -240,7 +247,7 @@ async def test_retention_removes_expired_jobs(tmp_path: Path) -> None:
             job_id = await upload(client, make_pdf(tmp_path / "a.pdf", pages=2))
             await wait_for_status(client, job_id, TERMINAL)
             await asyncio.sleep(2.2)  # the record's TTL runs out
-            service = Chores(create_queue(settings), settings, LocalStorage(settings.storage_dir))
+            service = Chores(create_queue(settings), settings, open_storage(settings))
             assert await service.purge_expired() == 1
             await service.queue.disconnect()
             assert (await client.get(f"/jobs/{job_id}")).status_code == 404
@@ -310,7 +317,7 @@ async def test_a_job_saq_lost_track_of_is_rescued(client: AsyncTestClient, setti
     job.status, job.started, job.attempts = Status.ACTIVE, job.queued, 1
     job.touched = job.queued - 60_000  # and its worker died a minute ago
     await queue.redis.set(job.id, queue.serialize(job))
-    service = Chores(queue, settings, LocalStorage(settings.storage_dir))
+    service = Chores(queue, settings, open_storage(settings))
     assert (await client.get(f"/jobs/{job_id}")).json()["status"] == "processing"
     assert await service.rescue_orphans() == 1
     assert await service.rescue_orphans() == 0

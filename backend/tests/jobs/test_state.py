@@ -25,7 +25,7 @@ from docparse.jobs.state import JobState
 from docparse.jobs.status import merged_state, now_ms
 from docparse.jobs.tasks import WorkerDeps, record_outcome
 from docparse.settings import Settings
-from docparse.storage import LocalStorage
+from docparse.storage import open_storage
 
 Q, P, C, F, X = (JobState.QUEUED, JobState.PROCESSING, JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED)
 
@@ -239,7 +239,7 @@ async def test_record_outcome(
     job_id = await _record(records, own, cancel_requested="1" if cancel_requested else "")
     job = Job(function=PARSE_FUNCTION, kwargs={"job_id": job_id}, key=job_id, queue=queue, retries=1)
     await queue.update(job, status=saq_status, error=stored_error)  # SAQ's stored copy, as the hook reads it
-    deps = WorkerDeps(settings, records, LocalStorage(tmp_path), ChildPool(size=1, max_jobs=1))
+    deps = WorkerDeps(settings, records, open_storage(settings), ChildPool(size=1, max_jobs=1))
     await record_outcome({"job": job, "docparse": deps, "exception": exception})
     record = await records.get(job_id)
     assert record is not None and record.settled_at is not None
@@ -254,7 +254,7 @@ async def test_record_outcome_ignores_what_is_not_a_parse_run(
     job_id = await _record(records, P)
     function = "chore" if ctx_extra.get("other_function") else PARSE_FUNCTION
     job = Job(function=function, key=job_id, queue=queue, status=Status.QUEUED)
-    deps = WorkerDeps(settings, records, LocalStorage(tmp_path), ChildPool(size=1, max_jobs=1))
+    deps = WorkerDeps(settings, records, open_storage(settings), ChildPool(size=1, max_jobs=1))
     await record_outcome({"job": job, "docparse": deps, **ctx_extra})
     record = await records.get(job_id)
     assert record is not None and record.status == P and record.settled_at is None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -171,7 +171,7 @@ class JobController(Controller):
             await jobs.completed_status(key, owner)
         else:
             await jobs.status(key, owner)
-            jobs.document_json(key)  # 409 until the document is opened
+            await jobs.document_json(key)  # 409 until the document is opened
         if format == "json":
             chunks = _json_result(jobs, key, pages, await jobs.failed_pages_json(key))
             return Stream(chunks, media_type="application/json")
@@ -257,7 +257,7 @@ class JobController(Controller):
     )
     async def document(self, job_id: FromPath[uuid.UUID], jobs: Orchestrator, owner: str) -> Response[bytes]:
         await jobs.status(str(job_id), owner)
-        return Response(jobs.document_json(str(job_id)), media_type="application/json")
+        return Response(await jobs.document_json(str(job_id)), media_type="application/json")
 
     @get(
         "/pages/{number:int}",
@@ -270,7 +270,7 @@ class JobController(Controller):
         self, job_id: FromPath[uuid.UUID], number: FromPath[int], jobs: Orchestrator, owner: str
     ) -> Response[bytes]:
         status = await jobs.status(str(job_id), owner)
-        data = jobs.page_json(str(job_id), number)
+        data = await jobs.page_json(str(job_id), number)
         if data is None:
             if number in status.failed_pages:
                 raise JobNotFound(f"Page {number} could not be parsed.")
@@ -302,11 +302,15 @@ class JobController(Controller):
         return Response(data, media_type="image/png", headers={"Cache-Control": "private, max-age=86400", **size})
 
 
-def _json_result(jobs: Orchestrator, job_id: str, pages: str | None, failed: list[dict[str, Any]]) -> Iterator[bytes]:
-    yield b'{"job_id":"' + job_id.encode() + b'","result":{"document":' + jobs.document_json(job_id)
+async def _json_result(
+    jobs: Orchestrator, job_id: str, pages: str | None, failed: list[dict[str, Any]]
+) -> AsyncIterator[bytes]:
+    yield b'{"job_id":"' + job_id.encode() + b'","result":{"document":' + await jobs.document_json(job_id)
     yield b',"pages":['
-    for i, (_, data) in enumerate(jobs.stored_pages(job_id, pages)):
-        yield (b"," + data) if i else data
+    first = True
+    async for _, data in jobs.stored_pages(job_id, pages):
+        yield data if first else b"," + data
+        first = False
     yield b'],"failed_pages":' + msgspec.json.encode(failed) + b"}}"
 
 
@@ -318,11 +322,13 @@ class _PageText(msgspec.Struct):
 _decode_text = msgspec.json.Decoder(_PageText)
 
 
-def _text_result(jobs: Orchestrator, job_id: str, pages: str | None, field: str) -> Iterator[bytes]:
-    for i, (_, data) in enumerate(jobs.stored_pages(job_id, pages)):
+async def _text_result(jobs: Orchestrator, job_id: str, pages: str | None, field: str) -> AsyncIterator[bytes]:
+    first = True
+    async for _, data in jobs.stored_pages(job_id, pages):
         page = _decode_text.decode(data)
         text = page.markdown if field == "markdown" and page.markdown is not None else page.text
-        yield (b"\n\f\n" if i else b"") + text.encode()
+        yield (b"" if first else b"\n\f\n") + text.encode()
+        first = False
 
 
 class JobListController(Controller):

@@ -122,8 +122,8 @@ async def _stream(
         raise InvalidRequest(f"The multipart body passes a limit of this server: {limit}.") from None
     except MultipartError as exc:
         raise InvalidRequest(f"The multipart body is malformed: {exc}") from None
-    finally:
-        await destination.close()
+    # (The sink was closed, making the file the job's source, when its part ended; on any error the caller
+    # discards it instead.)
     if not found:
         raise InvalidRequest("No file was sent: put the document in a multipart field named 'file'.")
     if size == 0:

@@ -1,4 +1,4 @@
-"""The parse process: imports PyMuPDF once, then parses documents page by page, writing each page to storage.
+"""The parse process: imports PyMuPDF once, then parses documents page by page, sending each page to the parent.
 
 It speaks JSON lines: requests on stdin, events on its original stdout. The worker kills it when a page hangs
 or a job is cancelled, so nothing here needs a timeout of its own.
@@ -11,21 +11,27 @@ import re
 import resource
 import signal
 import sys
+import time
 from functools import partial
-from pathlib import Path
 from typing import IO, Any
 
 import msgspec
 
 from docparse.errors import DocparseError, MemoryLimit, TooManyPages
 from docparse.jobs.runner import MEMORY_ENV, MEMORY_EXIT
-from docparse.storage import LocalStorage
 
 _encode = msgspec.json.Encoder().encode
 
 
 def _send(channel: IO[bytes], event: dict[str, Any]) -> None:
     channel.write(_encode(event) + b"\n")
+    channel.flush()
+
+
+def _send_with(channel: IO[bytes], event: dict[str, Any], data: bytes) -> None:
+    """An event line followed by `data` (its length is in the event): results go to the parent as they are,
+    without being wrapped in another layer of JSON."""
+    channel.write(_encode(event) + b"\n" + data)
     channel.flush()
 
 
@@ -87,14 +93,14 @@ def _request_stop(*_: object) -> None:
 
 
 def handle(channel: IO[bytes], request: dict[str, Any]) -> None:
-    """Parse one document (or the remaining `indices` of it) and report every page as it is stored.
+    """Parse pages of one document and send each page's JSON to the parent as it is done; the parent stores them.
 
-    Pages already in storage — from an earlier attempt that a dead or stopped worker left behind — are reported
-    without being parsed again: results are written atomically, so a stored page is a whole page."""
+    `indices` (0-based) are the pages to parse; None means the pages the options select, checked against
+    `max_pages`. Pages numbered in `skip` (stored by an earlier run) are not parsed again. With `info`, the
+    document's facts are sent with "opened". With `budget`, the parse stops after the page that ends past it
+    ("done" says `stopped`): the parent hands the rest to other workers."""
     from docparse import parsing
 
-    storage = LocalStorage(request["storage_root"])
-    job_id = request["job_id"]
     options = msgspec.convert(request["options"], parsing.ParseOptions)
     try:
         doc = parsing.open_document(request["path"], request["file_type"], request.get("password"))
@@ -103,27 +109,29 @@ def handle(channel: IO[bytes], request: dict[str, Any]) -> None:
         return
     try:
         indices = request.get("indices")
-        if indices is None:  # a fresh run, not a resume after a killed page
+        if indices is None:
             if doc.page_count > request["max_pages"]:
                 raise TooManyPages(
                     f"The document has {doc.page_count} pages; this server accepts at most {request['max_pages']}."
                 )
             indices = parsing.parse_page_ranges(options.pages, doc.page_count)
-            info = parsing.document_info(
-                doc,
-                path=request["path"],
-                file_type=request["file_type"],
-                size=request["size"],
-                sha256=request["sha256"],
-            )
-            storage.pages_dir(job_id).mkdir(parents=True, exist_ok=True)
-            storage.write_atomic(storage.document_path(job_id), _to_json(info))
-        _send(channel, {"ev": "opened", "page_count": doc.page_count, "indices": indices})
-        for index in indices:
+        skip = set(request.get("skip") or ())
+        todo = [i for i in indices if i + 1 not in skip]
+        opened: dict[str, Any] = {"ev": "opened", "page_count": doc.page_count, "indices": indices, "todo": todo}
+        info = b""
+        if request.get("info"):
+            info = _to_json(
+                parsing.document_info(
+                    doc, path=request["path"], file_type=request["file_type"], size=request["size"],
+                    sha256=request["sha256"],
+                )
+            )  # fmt: skip
+            opened["info"] = len(info)
+        _send_with(channel, opened, info)
+        budget = request.get("budget")
+        deadline = time.monotonic() + budget if budget is not None else None
+        for index in todo:
             number = index + 1
-            if storage.page_path(job_id, number).exists():
-                _send(channel, {"ev": "page", "number": number})
-                continue
             try:
                 # Telling the parent that OCR starts gives the page the OCR page timeout instead.
                 page = parsing.parse_page(
@@ -136,11 +144,14 @@ def handle(channel: IO[bytes], request: dict[str, Any]) -> None:
                 _send(
                     channel, {"ev": "page_error", "number": number, "code": event["code"], "message": event["message"]}
                 )
-                continue
-            storage.write_atomic(storage.page_path(job_id, number), _to_json(page))
-            _send(channel, {"ev": "page", "number": number})
+            else:
+                data = _to_json(page)
+                _send_with(channel, {"ev": "page", "number": number, "size": len(data)}, data)
             if _stop_requested:
                 sys.exit(0)
+            if deadline is not None and time.monotonic() >= deadline and index != todo[-1]:
+                _send(channel, {"ev": "done", "rss_mb": _rss_mb(), "spent": _spent, "stopped": True})
+                return
         _send(channel, {"ev": "done", "rss_mb": _rss_mb(), "spent": _spent})
     except Exception as exc:
         _send(channel, {**_error_event(exc), "spent": _spent})
@@ -149,7 +160,7 @@ def handle(channel: IO[bytes], request: dict[str, Any]) -> None:
 
 
 def render(channel: IO[bytes], request: dict[str, Any]) -> None:
-    """Render one page to a PNG file (`out`), atomically."""
+    """Render one page to a PNG and send it to the parent."""
     from docparse import parsing
     from docparse.parsing.render import render_page
 
@@ -160,11 +171,10 @@ def render(channel: IO[bytes], request: dict[str, Any]) -> None:
             data = render_page(doc, request["number"] - 1, request["width"], **limits)
         finally:
             doc.close()
-        LocalStorage(request["storage_root"]).write_atomic(Path(request["out"]), data)
     except Exception as exc:
         _send(channel, {**_error_event(exc, f"Page {request['number']}"), "spent": _spent})
         return
-    _send(channel, {"ev": "rendered", "spent": _spent})
+    _send_with(channel, {"ev": "rendered", "size": len(data), "spent": _spent}, data)
 
 
 def _release_memory() -> None:

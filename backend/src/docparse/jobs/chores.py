@@ -10,10 +10,8 @@ depth metric and the monitor. A cron expression also cannot say "every 45 s" (DO
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import structlog
@@ -21,31 +19,25 @@ from saq import Job, Status
 from saq.queue.redis import RedisQueue
 
 from docparse.errors import WorkerLost
-from docparse.jobs.queue import enqueue_parse
+from docparse.jobs import state
+from docparse.jobs.chunks import Plans, chunk_key
+from docparse.jobs.queue import build_chunk_job, enqueue_parse
 from docparse.jobs.records import RecordStore, reply
 from docparse.jobs.state import TERMINAL
 from docparse.jobs.status import now_ms
 from docparse.settings import Settings
-from docparse.storage import LocalStorage
+from docparse.storage import Storage
 
 log = structlog.get_logger(__name__)
 
 
-def _last_written(folder: Path) -> float:
-    """The newest modification time of `folder` and everything in it (0 when it is gone meanwhile)."""
-    newest = 0.0
-    for path in (folder, *folder.rglob("*")):
-        with contextlib.suppress(OSError):
-            newest = max(newest, path.stat().st_mtime)
-    return newest
-
-
 class Chores:
-    def __init__(self, queue: RedisQueue, settings: Settings, storage: LocalStorage) -> None:
+    def __init__(self, queue: RedisQueue, settings: Settings, storage: Storage) -> None:
         self.queue = queue
         self.settings = settings
         self.storage = storage
         self.records = RecordStore(queue.redis, settings.queue_name)
+        self.plans = Plans(self.records, settings.chunk_window)
 
     def start(self) -> list[asyncio.Task[None]]:
         """The chores' loops, for the worker to cancel when it stops."""
@@ -82,13 +74,13 @@ class Chores:
             offset += len(ids) - len(gone)
             for job_id in gone:
                 await self.records.delete(job_id)
-                self.storage.delete_job(job_id)
+                await self.storage.delete_job(job_id)
             removed += len(gone)
-        for job_id in self.storage.job_ids():
-            if time.time() - _last_written(self.storage.job_dir(job_id)) <= orphan_age:
+        async for job_id, written in self.storage.jobs():
+            if time.time() - written <= orphan_age:
                 continue  # e.g. a slow upload: its folder is old, but its file is still being written
             if not await self.queue.redis.exists(self.records.key(job_id)):
-                self.storage.delete_job(job_id)
+                await self.storage.delete_job(job_id)
                 removed += 1
         return removed
 
@@ -104,28 +96,46 @@ class Chores:
             if record is None or record.status in TERMINAL:
                 await reply(self.queue.redis.srem(self.records.live_key, job_id))
                 continue
-            if job is None:
-                if self.storage.source_path(job_id).exists():  # its SAQ job vanished (e.g. Redis lost it)
-                    await enqueue_parse(self.queue, job_id, self.settings)
-                else:  # never queued: its upload failed after the record was written, and took the file with it
-                    log.warning("dropping the record of a job that was never queued", job_id=job_id)
-                    await self.records.delete(job_id)
-                rescued += 1
+            units = await self.plans.live_units(job_id)
+            if units is not None:  # split into chunks: each unit has a SAQ job of its own
+                attempt, live = units
+                for unit in live:
+                    key = job_id if unit == 0 else chunk_key(job_id, attempt, unit)
+                    rescued += await self._rescue(job_id, key, await self.queue.job(key), unit, attempt, stale_ms)
                 continue
-            if now_ms() - job.touched < stale_ms:
-                continue
-            if job.status in (Status.COMPLETE, Status.FAILED, Status.ABORTED):  # SAQ settled it; the status says how
-                await reply(self.queue.redis.srem(self.records.live_key, job_id))
-                continue
-            if await self._on_a_list(job):
-                continue
-            log.warning("rescuing a job SAQ lost", job_id=job_id, saq_status=job.status.value)
-            if job.retryable:
-                await self.queue.retry(job, WorkerLost.code)
-            else:
-                await self.queue.finish(job, Status.ABORTED, error=WorkerLost.code)
-            rescued += 1
+            rescued += await self._rescue(job_id, job_id, job, 0, 0, stale_ms)
         return rescued
+
+    async def _rescue(self, job_id: str, key: str, job: Job | None, unit: int, attempt: int, stale_ms: int) -> int:
+        """Rescue one SAQ job (a job's first run or one of its chunks) if SAQ lost it; 1 if it did something."""
+        if job is None:
+            if unit:  # a chunk whose enqueue never happened (its enqueuer died) or that Redis lost
+                await self.queue.enqueue(build_chunk_job(job_id, attempt, unit, self.settings))
+            elif await self.storage.has_source(job_id):  # its SAQ job vanished (e.g. Redis lost it)
+                await enqueue_parse(self.queue, job_id, self.settings)
+            else:  # never queued: its upload failed after the record was written, and took the file with it
+                log.warning("dropping the record of a job that was never queued", job_id=job_id)
+                await self.records.delete(job_id)
+            return 1
+        if now_ms() - job.touched < stale_ms:
+            return 0
+        if job.status in (Status.COMPLETE, Status.FAILED, Status.ABORTED):  # SAQ settled it; the status says how
+            if unit or await self.plans.live_units(job_id) is not None:
+                # A unit SAQ gave up on without our hook ending it (its worker died on the last try): the job
+                # cannot complete, and says why.
+                await self.plans.stop(job_id)
+                await state.fail(self.records, job_id, self.settings.result_ttl, WorkerLost())
+                return 1
+            await reply(self.queue.redis.srem(self.records.live_key, job_id))
+            return 0
+        if await self._on_a_list(job):
+            return 0
+        log.warning("rescuing a job SAQ lost", job_id=job_id, key=key, saq_status=job.status.value)
+        if job.retryable:
+            await self.queue.retry(job, WorkerLost.code)
+        else:
+            await self.queue.finish(job, Status.ABORTED, error=WorkerLost.code)
+        return 1
 
     async def _on_a_list(self, job: Job) -> bool:
         """Whether SAQ still tracks the job: waiting, running, or scheduled for later."""

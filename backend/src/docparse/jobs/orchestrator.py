@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -100,15 +100,15 @@ class Orchestrator(abc.ABC):
         """The status of a completed job; JobNotReady otherwise."""
 
     @abc.abstractmethod
-    def document_json(self, job_id: str) -> bytes:
+    async def document_json(self, job_id: str) -> bytes:
         """The document's information; JobNotReady until it is opened."""
 
     @abc.abstractmethod
-    def page_json(self, job_id: str, number: int) -> bytes | None: ...
+    async def page_json(self, job_id: str, number: int) -> bytes | None: ...
 
     @abc.abstractmethod
-    def stored_pages(self, job_id: str, spec: str | None = None) -> Iterator[tuple[int, bytes]]:
-        """The pages stored so far (those `spec` selects), ascending, one at a time."""
+    def stored_pages(self, job_id: str, spec: str | None = None) -> AsyncIterator[tuple[int, bytes]]:
+        """The pages stored so far (those `spec` selects), ascending, a few at a time."""
 
     @abc.abstractmethod
     async def failed_pages_json(self, job_id: str) -> list[dict[str, Any]]: ...

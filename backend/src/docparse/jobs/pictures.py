@@ -24,33 +24,34 @@ class RenderPool:
         self.timeout = timeout
         self._children = ChildPool(size, max_jobs, command, memory_mb=memory_mb)
         self._warming: asyncio.Task[None] | None = None
-        self._renders: dict[str, asyncio.Task[None]] = {}  # by output path: the renders under way
+        self._renders: dict[str, asyncio.Task[bytes]] = {}  # by picture (`key`): the renders under way
 
-    async def render(self, request: dict[str, Any]) -> None:
-        """Render `request["out"]` (see child.render), or wait for the render of it already under way."""
-        out = request["out"]
+    async def render(self, request: dict[str, Any]) -> bytes:
+        """The PNG `request` asks for (see child.render), or the one of the same `key` already being rendered."""
+        out = request["key"]
         task = self._renders.get(out)
         if task is None:
             task = asyncio.create_task(self._render(request))
             self._renders[out] = task
             task.add_done_callback(lambda done: self._finished(out, done))
         # Shielded: a client that goes away must not stop the render others wait for (and it stays cached).
-        await asyncio.shield(task)
+        return await asyncio.shield(task)
 
-    async def _render(self, request: dict[str, Any]) -> None:
+    async def _render(self, request: dict[str, Any]) -> bytes:
         if self._warming is None:  # the first picture starts every process at once (~1 s of PyMuPDF import)
             self._warming = asyncio.create_task(self._children.start())
         await asyncio.shield(self._warming)
         started = time.perf_counter()
-        await self._children.render(request, timeout=self.timeout)
+        data = await self._children.render(request, timeout=self.timeout)
         log.info(
             "page picture rendered",
             page=request["number"],
             width=request["width"],
             seconds=round(time.perf_counter() - started, 3),
         )
+        return data
 
-    def _finished(self, out: str, task: asyncio.Task[None]) -> None:
+    def _finished(self, out: str, task: asyncio.Task[bytes]) -> None:
         self._renders.pop(out, None)
         if not task.cancelled():
             task.exception()  # retrieved here too: every waiter may have gone

@@ -8,9 +8,11 @@ from saq import Job
 from saq.queue.redis import ID_PREFIX, PubSubMultiplexer, RedisQueue
 
 from docparse.errors import WorkerLost
+from docparse.jobs.chunks import chunk_key
 from docparse.settings import Settings
 
 PARSE_FUNCTION = "parse_document"
+CHUNK_FUNCTION = "parse_chunk"
 
 
 def _dump(value: object) -> str:
@@ -86,6 +88,20 @@ def build_parse_job(job_id: str, settings: Settings) -> Job:
         heartbeat=settings.heartbeat,
         retries=settings.retries,
         ttl=settings.result_ttl,
+    )
+
+
+def build_chunk_job(job_id: str, attempt: int, unit: int, settings: Settings) -> Job:
+    """One unit of a split job (see chunks.py), built like a parse job. Its key is unique per attempt, so a
+    retry's units never meet an old attempt's; SAQ keeps it only briefly (the job's record says how it ended)."""
+    return Job(
+        function=CHUNK_FUNCTION,
+        kwargs={"job_id": job_id, "unit": unit, "attempt": attempt},
+        key=chunk_key(job_id, attempt, unit),
+        timeout=settings.job_timeout + 60,
+        heartbeat=settings.heartbeat,
+        retries=settings.retries,
+        ttl=max(600, settings.heartbeat * 10),
     )
 
 

@@ -176,6 +176,11 @@ class RecordStore:
     def key(self, job_id: str) -> str:
         return f"{self.prefix}:job:{job_id}"
 
+    def job_keys(self, job_id: str) -> list[str]:
+        """The keys beside the record that live and die with it: the pages' index, the failed pages, the chunk
+        plan (see pagestore.py and chunks.py)."""
+        return [f"{self.prefix}:{kind}:{job_id}" for kind in ("pages", "failed", "plan")]
+
     def owner_history_key(self, owner: str) -> str:
         return f"{self.prefix}:history:owner:{owner or 'public'}"  # owner ids are hex: "public" is no one's
 
@@ -245,7 +250,7 @@ class RecordStore:
         # an owner never changes: no need to watch it
         owner: bytes | None = await reply(self.redis.hget(self.owners_key, job_id))
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(self.key(job_id))
+            pipe.delete(self.key(job_id), *self.job_keys(job_id))
             pipe.zrem(self.history_key, job_id)
             if owner is not None:
                 pipe.zrem(self.owner_history_key(owner.decode()), job_id)

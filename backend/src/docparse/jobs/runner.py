@@ -21,6 +21,7 @@ log = structlog.get_logger(__name__)
 CHILD_COMMAND = (sys.executable, "-m", "docparse.jobs.child")
 MEMORY_ENV = "DOCPARSE_CHILD_MEMORY_MB"  # how the pool tells a parse process its memory ceiling
 MEMORY_EXIT = 75  # a parse process that ran out of memory where it could not report it exits with this code
+_LINE_LIMIT = 16 * 1024 * 1024  # an event line lists up to max_pages page numbers, twice
 STOP_GRACE = 5.0  # seconds a stopped parse may take to finish its page
 _decode = msgspec.json.Decoder(dict[str, Any]).decode  # every message is a JSON object
 _encode = msgspec.json.Encoder().encode
@@ -33,11 +34,18 @@ _encode = msgspec.json.Encoder().encode
 class Opened:
     page_count: int
     numbers: list[int]
+    """1-based numbers of every page the request selects, parsed before or not."""
+    todo: list[int]
+    """Those this parse will go through (not stored by an earlier run)."""
+    info: bytes | None
+    """DocumentInfo as JSON, when asked for."""
 
 
 @dataclass(frozen=True)
 class PageDone:
     number: int
+    data: bytes
+    """The page as JSON."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,14 @@ class Waiting:
     """Nothing happened for a while; the task uses it to send a heartbeat during a slow page."""
 
 
-Event = Opened | PageDone | PageFailed | Waiting
+@dataclass(frozen=True)
+class Stopped:
+    """The parse used up its time budget; `numbers` (1-based) were not parsed."""
+
+    numbers: list[int]
+
+
+Event = Opened | PageDone | PageFailed | Waiting | Stopped
 
 
 @dataclass
@@ -62,13 +77,23 @@ class ParseRequest:
     file_type: str
     size: int
     sha256: str
-    storage_root: str
     max_pages: int
     options: dict[str, Any] = field(default_factory=dict)
     password: str | None = None
+    indices: list[int] | None = None
+    """0-based pages to parse; None: those the options select (checked against max_pages)."""
+    skip: list[int] = field(default_factory=list)
+    """1-based numbers already stored: not parsed again."""
+    info: bool = False
+    """Send the document's facts with "opened"."""
+    budget: float | None = None
+    """Seconds after which the parse stops at the end of a page (None: parse every page)."""
 
-    def message(self, indices: Sequence[int] | None) -> dict[str, Any]:
-        return {**self.__dict__, "indices": list(indices) if indices is not None else None}
+    def message(self, indices: Sequence[int] | None, budget: float | None) -> dict[str, Any]:
+        if indices is None:
+            return {**self.__dict__, "budget": budget}
+        # a resume after a lost process: only the pages left, no facts again
+        return {**self.__dict__, "indices": list(indices), "skip": [], "info": False, "budget": budget}
 
 
 class ChildDied(Exception):
@@ -101,6 +126,7 @@ class ParseChild:
             *self.command,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
+            limit=_LINE_LIMIT,
             env={**os.environ, MEMORY_ENV: str(self.memory_mb)},
         )
         try:
@@ -131,6 +157,17 @@ class ParseChild:
             raise ChildDied(f"parse process exited with {code}", code)
         self.last_event = time.monotonic()
         return _decode(line)
+
+    async def read_data(self, size: int, timeout: float) -> bytes:
+        """The `size` bytes that follow an event line (a result)."""
+        assert self.process and self.process.stdout
+        try:
+            data = await asyncio.wait_for(self.process.stdout.readexactly(size), timeout)
+        except asyncio.IncompleteReadError:
+            code = await self.process.wait()
+            raise ChildDied(f"parse process exited with {code}", code) from None
+        self.last_event = time.monotonic()
+        return data
 
     async def stop(self, grace: float) -> None:
         """Let the page under way finish (the child exits after it on SIGTERM); kill it after `grace` seconds."""
@@ -250,13 +287,15 @@ class ChildPool:
         await asyncio.gather(*(c.kill() for c in self._idle))
         self._idle.clear()
 
-    async def render(self, request: dict[str, Any], *, timeout: float) -> None:
-        """Render one page picture (see child.render); a render past `timeout` is killed with its process."""
+    async def render(self, request: dict[str, Any], *, timeout: float) -> bytes:
+        """Render one page picture (see child.render) and return the PNG; a render past `timeout` is killed with
+        its process."""
         child = await self.acquire()
         try:
             await child.send({**request, "op": "render"})
             event = await child.read(timeout=timeout)
             child.spent = bool(event.get("spent"))
+            data = await child.read_data(event["size"], timeout) if event.get("size") else b""
         except (TimeoutError, ChildDied) as exc:
             await child.kill()
             if isinstance(exc, ChildDied) and exc.out_of_memory:
@@ -269,6 +308,7 @@ class ChildPool:
             await self.release(child)
         if event["ev"] == "error":
             raise error_for_code(event["code"], event["message"])
+        return data
 
     async def parse(
         self,
@@ -282,16 +322,19 @@ class ChildPool:
         process says the page is being read by OCR) is killed with its process and reported as failed; the parse
         resumes at the next page in a fresh process. Document-level failures raise DocparseError."""
         timeout = page_timeout  # of the page under way
+        deadline = time.monotonic() + request.budget if request.budget is not None else None
         child = await self.acquire()
         held = True  # False only between letting a dead process go and acquiring its replacement
         remaining: list[int] | None = None  # 0-based indices still to parse, once known
         retried: set[int | None] = set()  # pages (None: the opening) already given a second process
         answered = False  # the process said "done" or "error": it is free for another request
         try:
-            await child.send(request.message(None))
+            await child.send(request.message(None, request.budget))
             while True:
                 try:
                     event = await self._next_event(child, timeout, tick)
+                    size = (event.get("size") or event.get("info") or 0) if event else 0
+                    data = await child.read_data(size, timeout) if size else b""
                 except (TimeoutError, ChildDied) as exc:
                     if remaining is not None and not remaining:
                         return  # every page was reported; it died on its way out
@@ -312,7 +355,8 @@ class ChildPool:
                     await self.release(child)
                     child = await self.acquire()
                     held = True
-                    await child.send(request.message(remaining))
+                    budget = None if deadline is None else max(0.0, deadline - time.monotonic())
+                    await child.send(request.message(remaining, budget))
                     timeout = page_timeout
                     continue
                 if event is None:
@@ -324,14 +368,17 @@ class ChildPool:
                     timeout = ocr_page_timeout or page_timeout
                 elif kind == "opened":
                     if remaining is None:
-                        remaining = list(event["indices"])
-                        yield Opened(event["page_count"], [i + 1 for i in remaining])
+                        remaining = list(event["todo"])
+                        yield Opened(
+                            event["page_count"], [i + 1 for i in event["indices"]], [i + 1 for i in remaining],
+                            data if "info" in event else None,
+                        )  # fmt: skip
                 elif kind in ("page", "page_error"):
                     if not remaining:  # pages come after "opened", one for each index it listed
                         raise RuntimeError(f"parse process reported a {kind} out of turn: {event!r}")
                     remaining.pop(0)
                     if kind == "page":
-                        yield PageDone(event["number"])
+                        yield PageDone(event["number"], data)
                     else:
                         yield PageFailed(event["number"], event["code"], event["message"])
                 elif kind in ("done", "error"):
@@ -341,6 +388,8 @@ class ChildPool:
                     child.spent = bool(event.get("spent"))
                     if kind == "error":
                         raise error_for_code(event["code"], event["message"])
+                    if event.get("stopped") and remaining:
+                        yield Stopped([i + 1 for i in remaining])
                     return
         finally:
             if held:

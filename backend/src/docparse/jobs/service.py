@@ -6,70 +6,78 @@ import asyncio
 import contextlib
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterator
-from typing import Any, BinaryIO
+from collections.abc import AsyncIterator
+from typing import Any
 
 import msgspec
 import structlog
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from saq import Status
+from saq.job import ABORT_ID_PREFIX
 from saq.queue.redis import RedisQueue
 
 from docparse.errors import Busy, JobCancelled, JobConflict, JobNotFound, JobNotReady, Unavailable
-from docparse.jobs import state
+from docparse.jobs import chunks, state
+from docparse.jobs.chunks import Plans, progress_from
 from docparse.jobs.metrics import Snapshot, count_upload, read_snapshot
 from docparse.jobs.orchestrator import Orchestrator, StoredUpload, UploadSink
+from docparse.jobs.pagestore import PageStore
 from docparse.jobs.pictures import RenderPool
 from docparse.jobs.queue import build_parse_job, enqueue_parse
 from docparse.jobs.records import JobRecord, RecordStore, history_cursor, record_from_hash, reply
 from docparse.jobs.state import TERMINAL, JobState
-from docparse.jobs.status import JobStatus, build_status
+from docparse.jobs.status import ChunkCounts, JobStatus, LiveCounts, build_status
+from docparse.jobs.tasks import finish_job
 from docparse.pageranges import parse_page_ranges
 from docparse.settings import Settings
-from docparse.storage import LocalStorage
+from docparse.storage import SourceWriter, Storage, document_key, image_key
 
 log = structlog.get_logger(__name__)
 
 STREAM_READ_TRIES = 6  # failed status reads in a row after which an event stream gives up
 
 
-class _FileSink:
-    """An upload written to the job's source file, opened on the first bytes."""
+class _SourceSink:
+    """An upload streamed into storage as the job's source, opened on the first bytes."""
 
-    def __init__(self, storage: LocalStorage, job_id: str) -> None:
+    def __init__(self, storage: Storage, job_id: str) -> None:
         self.storage, self.job_id = storage, job_id
-        self.path = storage.source_path(job_id)
-        self._out: BinaryIO | None = None
+        self._out: SourceWriter | None = None
+        self._closed = False
 
     async def write(self, data: bytes) -> None:
         if self._out is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._out = open(self.path, "wb")  # noqa: SIM115  (closed by close(); local disk)
-        self._out.write(data)
+            self._out = self.storage.open_source(self.job_id)
+        await self._out.write(data)
 
     async def close(self) -> None:
-        if self._out is not None:
-            self._out.close()
+        if self._out is not None and not self._closed:
+            self._closed = True
+            await self._out.close()
 
     async def discard(self) -> None:
-        await self.close()
-        self.storage.delete_job(self.job_id)  # the whole folder: nothing half-accepted is left behind
+        if self._out is not None and not self._closed:
+            self._closed = True
+            await self._out.abort()
+        await self.storage.delete_job(self.job_id)  # everything: nothing half-accepted is left behind
 
 
 class JobService(Orchestrator):
     """Jobs on a SAQ queue in Redis, their records beside them, files in local storage: the Orchestrator."""
 
-    def __init__(self, queue: RedisQueue, settings: Settings, storage: LocalStorage) -> None:
+    def __init__(self, queue: RedisQueue, settings: Settings, storage: Storage) -> None:
         self.queue = queue
         self.settings = settings
         self.storage = storage
         self.records = RecordStore(queue.redis, settings.queue_name)
+        self.pages = PageStore(self.records, storage)
+        self.plans = Plans(self.records, settings.chunk_window)
         self._render_pool: RenderPool | None = None  # started on the first picture asked for
         self.watchers = 0  # status streams of this process (see watch)
 
     async def startup(self) -> None:
-        self.storage.ensure()
+        await self.storage.ensure()
         await self.queue.connect()
         await self.records.index_owners()  # once per queue: jobs recorded before per-owner histories
 
@@ -79,9 +87,10 @@ class JobService(Orchestrator):
                 await self._render_pool.close()
         finally:
             await self.queue.disconnect()
+            await self.storage.close()
 
     def open_upload(self, job_id: str) -> UploadSink:
-        return _FileSink(self.storage, job_id)
+        return _SourceSink(self.storage, job_id)
 
     async def metrics_snapshot(self) -> Snapshot:
         """The service-wide counters, with the queue's depth and the workers alive now."""
@@ -146,10 +155,14 @@ class JobService(Orchestrator):
                 pipe.hgetall(self.records.key(job_id))
                 pipe.get(saq_id)
                 pipe.lpos(queued_key, saq_id)  # BLMOVE takes from the left: the index is the number of jobs ahead
+                index, failures, plan = self.records.job_keys(job_id)
+                pipe.hlen(index)  # pages stored: the progress of every chunk at once
+                pipe.hkeys(failures)
+                pipe.hmget(plan, ["n", "open", "running"])
             replies = await pipe.execute()
         out: list[JobStatus | None] = []
-        for i in range(0, len(replies), 3):
-            raw_record, raw_job, position = replies[i : i + 3]
+        for i in range(0, len(replies), 6):
+            raw_record, raw_job, position, stored, failed, plan_fields = replies[i : i + 6]
             record = record_from_hash(raw_record) if raw_record else None
             if record is None or (owner is not None and record.owner != owner):
                 out.append(None)
@@ -161,6 +174,7 @@ class JobService(Orchestrator):
                     queue_position=position,
                     ttl=self.settings.result_ttl,
                     heartbeat=self.settings.heartbeat,
+                    live=LiveCounts(stored, sorted(int(n) for n in failed), _chunk_counts(plan_fields)),
                 )
             )
         return out
@@ -189,12 +203,16 @@ class JobService(Orchestrator):
         return found, next_cursor
 
     async def cancel(self, job_id: str, owner: str | None = None) -> JobStatus:
-        """A queued job is cancelled at once; a processing one is stopped by its worker within moments (the
-        parse process is killed, not asked). Finished jobs cannot be cancelled."""
+        """A queued job is cancelled at once; a processing one is stopped by its workers within moments (the
+        parse processes are killed, not asked). Finished jobs cannot be cancelled."""
         status = await self.status(job_id, owner)
         if status.status in TERMINAL:
             raise JobConflict(f"The job is already {status.status.value}; there is nothing to cancel.")
         await self.records.update(job_id, cancel_requested=True)
+        stopped = await self.plans.stop(job_id)  # a split job: no more of its chunks are queued
+        if stopped is not None:
+            await self._cancel_units(job_id, stopped)
+            return await self.status(job_id)
         job = await self.queue.job(job_id)
         if job is not None and job.status not in (Status.ABORTING, Status.ABORTED):
             # SAQ's abort writes back this copy of the job: its progress may be stale, which is why the
@@ -205,17 +223,35 @@ class JobService(Orchestrator):
             await self._notify(job_id)
         return await self.status(job_id)
 
+    async def _cancel_units(self, job_id: str, stopped: chunks.Stopped) -> None:
+        """Abort the chunks of a split job that are queued or running. A running one ends itself (its worker
+        hears the abort); one that never started is ended here, and whoever ends the last writes "cancelled"."""
+        for unit in stopped.running + stopped.waiting:
+            job = await self.queue.job(chunks.chunk_key(job_id, stopped.attempt, unit))
+            if job is not None and job.status in (Status.NEW, Status.QUEUED, Status.ACTIVE):
+                await self.queue.abort(job, JobCancelled.code)
+        last = stopped.open == 0
+        for unit in stopped.waiting:
+            step = await self.plans.end(job_id, unit, stopped.attempt)
+            last = last or step.open == 0
+        if last:
+            await finish_job(self.records, self.pages, self.plans, self.settings, job_id)
+        await self._notify(job_id)
+
     async def retry(
         self, job_id: str, *, password: str | None = None, owner: str | None = None, wait: float = 10.0
     ) -> JobStatus:
-        """Run a failed or cancelled job again, under the same id, on the stored file; `attempts` keeps counting."""
+        """Run a failed or cancelled job again, under the same id, on the stored file; `attempts` keeps counting.
+        Pages already stored are kept: the new run parses only the pages that failed or were never reached."""
         status = await self.status(job_id, owner)
         if status.status not in (JobState.FAILED, JobState.CANCELLED):
             raise JobConflict(f"Only failed or cancelled jobs can be retried; this one is {status.status.value}.")
         # The task writes its ending before SAQ lets go of the attempt, and SAQ refuses to queue a job it still
         # holds: a retry asked for at once waits for that moment (a job that ended long ago does not wait).
         await self._wait_settled(job_id, wait)
-        self.storage.clear_results(job_id)
+        await self.pages.clear_failures(job_id)
+        await self.plans.delete(job_id)
+        await self.pages.expire(job_id, -1)  # live again: its pages no longer expire
         await state.reopen(self.records, job_id, password=password)
         job = build_parse_job(job_id, self.settings)
         await self.queue.redis.delete(job.abort_id)  # a stale abort marker would make SAQ refuse the new job
@@ -226,20 +262,26 @@ class JobService(Orchestrator):
 
     async def delete(self, job_id: str, *, owner: str | None = None, wait: float = 10.0) -> None:
         """Remove the job's record, SAQ job, stored file and results. A live job is cancelled first, and its
-        worker given `wait` seconds to stop, so nothing is written back after the files are gone."""
+        workers given `wait` seconds to stop, so nothing is written back after the files are gone (a chunk that
+        writes later finds the record gone and removes what it wrote)."""
         status = await self.status(job_id, owner)
         if status.status not in TERMINAL:
             await self.cancel(job_id)
         await self._wait_settled(job_id, wait)
-        saq_id = self.queue.job_id(job_id)
+        keys = [job_id]
+        if (plan := await self.plans.size(job_id)) is not None:  # and the SAQ jobs of its chunks
+            attempt, units = plan
+            keys += [chunks.chunk_key(job_id, attempt, unit) for unit in range(1, units)]
         async with self.queue.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(saq_id, build_parse_job(job_id, self.settings).abort_id)
-            pipe.zrem(self.queue.namespace("incomplete"), saq_id)
-            for name in ("queued", "active"):
-                pipe.lrem(self.queue.namespace(name), 0, saq_id)
+            for key in keys:
+                saq_id = self.queue.job_id(key)
+                pipe.delete(saq_id, f"{ABORT_ID_PREFIX}{key}")  # SAQ's job and its abort marker (Job.abort_id)
+                pipe.zrem(self.queue.namespace("incomplete"), saq_id)
+                for name in ("queued", "active"):
+                    pipe.lrem(self.queue.namespace(name), 0, saq_id)
             await pipe.execute()
         await self.records.delete(job_id)
-        self.storage.delete_job(job_id)
+        await self.storage.delete_job(job_id)
 
     def watch(self, job_id: str, *, reread: float = 5.0) -> AsyncIterator[JobStatus]:
         """The job's status now and on every change, until a terminal one (see _watch).
@@ -320,41 +362,44 @@ class JobService(Orchestrator):
             raise JobNotReady(f"The job is {status.status.value}, not completed: {status.message}.")
         return status
 
-    def document_json(self, job_id: str) -> bytes:
-        data = self.storage.read(self.storage.document_path(job_id))
+    async def document_json(self, job_id: str) -> bytes:
+        data = await self.storage.get(document_key(job_id))
         if data is None:
             raise JobNotReady("The document has not been opened yet.")
         return data
 
-    def page_json(self, job_id: str, number: int) -> bytes | None:
-        return self.storage.read(self.storage.page_path(job_id, number))
+    async def page_json(self, job_id: str, number: int) -> bytes | None:
+        return await self.pages.page(job_id, number)
 
-    def stored_pages(self, job_id: str, spec: str | None = None) -> Iterator[tuple[int, bytes]]:
-        """Stored pages (those selected by `spec`, e.g. `1-5,9`), ascending, read one at a time so a huge
-        result never sits whole in memory."""
-        wanted = self.storage.page_numbers(job_id)
+    async def stored_pages(self, job_id: str, spec: str | None = None) -> AsyncIterator[tuple[int, bytes]]:
+        """Stored pages (those selected by `spec`, e.g. `1-5,9`), ascending, read a segment's worth at a time so
+        a huge result never sits whole in memory."""
+        wanted = await self.pages.stored_numbers(job_id)
         if spec:
             keep = {i + 1 for i in parse_page_ranges(spec, wanted[-1] if wanted else 0, strict=False)}
             wanted = [n for n in wanted if n in keep]
-        for number in wanted:
-            data = self.page_json(job_id, number)
-            if data is not None:
-                yield number, data
+        async for number, data in self.pages.pages(job_id, wanted):
+            yield number, data
 
     async def page_image(self, job_id: str, number: int, width: int, owner: str | None = None) -> bytes:
         """A PNG of page `number`, `width` pixels wide (rounded up to a multiple of 100, at most 3000; narrower
         where width x height would pass DOCPARSE_RENDER_MAX_PIXELS), rendered once in a render process (this
-        process never loads PyMuPDF) and then served from storage."""
+        process never loads PyMuPDF) from the source (its local copy on S3) and then served from storage."""
         width = min(3000, max(100, -(-width // 100) * 100))
         record = await self.records.get(job_id)
         if record is None or (owner is not None and record.owner != owner):
             raise JobNotFound()
-        out = self.storage.image_path(job_id, number, width)
-        if out.exists():  # only pages that exist were ever drawn
-            return out.read_bytes()
-        document = msgspec.json.decode(self.document_json(job_id))
+        key = image_key(job_id, number, width)
+        cached = await self.storage.get(key)
+        if cached is not None:  # only pages that exist were ever drawn
+            return cached
+        document = msgspec.json.decode(await self.document_json(job_id))
         if not 1 <= number <= document["page_count"]:
             raise JobNotFound(f"The document has no page {number}; it has {document['page_count']}.")
+        try:
+            source = await self.storage.local_source(job_id)
+        except FileNotFoundError:
+            raise JobNotFound() from None
         if self._render_pool is None:
             self._render_pool = RenderPool(
                 self.settings.render_processes,
@@ -362,15 +407,14 @@ class JobService(Orchestrator):
                 max_jobs=self.settings.child_max_jobs,
                 memory_mb=self.settings.child_memory_mb,
             )
-        out.parent.mkdir(parents=True, exist_ok=True)
-        await self._render_pool.render(
-            {"path": str(self.storage.source_path(job_id)), "file_type": record.file_type,
+        data = await self._render_pool.render(
+            {"key": key, "path": str(source), "file_type": record.file_type,
              "password": await self.records.password(job_id), "number": number, "width": width,
              "max_pixels": self.settings.render_max_pixels,
-             "max_image_pixels": self.settings.render_max_image_pixels,
-             "out": str(out), "storage_root": str(self.storage.root)}
+             "max_image_pixels": self.settings.render_max_image_pixels}
         )  # fmt: skip
-        return out.read_bytes()
+        await self.storage.put(key, data)
+        return data
 
     async def failed_pages_json(self, job_id: str) -> list[dict[str, Any]]:
         record = await self.records.get(job_id)
@@ -395,6 +439,11 @@ class JobService(Orchestrator):
             "active": info["active"],
             "reason": reason,
         }
+
+
+def _chunk_counts(fields: list[bytes | None]) -> ChunkCounts | None:
+    plan = progress_from(fields)
+    return None if plan is None else ChunkCounts(total=plan.total, running=plan.running, done=plan.done)
 
 
 class _StreamPlace:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import msgspec
@@ -12,12 +13,29 @@ from docparse.errors import DocparseError, JobCancelled, WorkerLost
 from docparse.jobs.records import JobRecord
 from docparse.jobs.state import TERMINAL, JobState, aborted_by_operator
 
-__all__ = ["ErrorInfo", "JobState", "JobStatus", "build_status", "merged_state"]
+__all__ = ["ChunkCounts", "ErrorInfo", "JobState", "JobStatus", "LiveCounts", "build_status", "merged_state"]
 
 
 class ErrorInfo(msgspec.Struct):
     code: str
     message: str
+
+
+class ChunkCounts(msgspec.Struct):
+    """A long document is parsed in chunks (page ranges) by many workers at once; this counts them."""
+
+    total: int
+    running: int
+    done: int
+
+
+@dataclass(frozen=True)
+class LiveCounts:
+    """Counts kept beside the record while a job runs (see pagestore.py and chunks.py)."""
+
+    pages_done: int
+    failed_pages: list[int]
+    chunks: ChunkCounts | None
 
 
 class JobStatus(msgspec.Struct, kw_only=True):
@@ -38,6 +56,8 @@ class JobStatus(msgspec.Struct, kw_only=True):
     attempts: int
     queue_position: int | None
     error: ErrorInfo | None
+    chunks: ChunkCounts | None = None
+    """Set while a document split into chunks is parsed (and after)."""
 
 
 def _time(epoch: float | None) -> datetime | None:
@@ -81,11 +101,24 @@ def now_ms() -> int:
 
 
 def build_status(
-    record: JobRecord, job: Job | None, *, queue_position: int | None, ttl: int, heartbeat: int
+    record: JobRecord,
+    job: Job | None,
+    *,
+    queue_position: int | None,
+    ttl: int,
+    heartbeat: int,
+    live: LiveCounts | None = None,
 ) -> JobStatus:
-    state, error = merged_state(record, job, heartbeat)
+    """`job` is SAQ's job of the first run. Once a job is split, that run has ended while the job goes on: the
+    record (and the chunks' own SAQ jobs, watched by the rescue chore) tell its state then."""
+    chunks = live.chunks if live else None
+    state, error = merged_state(record, None if chunks else job, heartbeat)
+    if live is not None and state not in TERMINAL:
+        done, failed = live.pages_done, live.failed_pages
+    else:
+        done, failed = record.pages_done, [p.number for p in record.failed_pages]
     total = record.pages_total
-    handled = record.pages_done + len(record.failed_pages)
+    handled = done + len(failed)
     if state == JobState.COMPLETED:
         progress = 100
     elif total:
@@ -96,10 +129,10 @@ def build_status(
         job_id=record.job_id,
         status=state,
         progress=progress,
-        message=_message(state, record, queue_position, error),
-        pages_done=record.pages_done,
+        message=_message(state, done, total, len(failed), queue_position, error),
+        pages_done=done,
         pages_total=total,
-        failed_pages=[p.number for p in record.failed_pages],
+        failed_pages=failed,
         filename=record.filename,
         file_type=record.file_type,
         size=record.size,
@@ -110,16 +143,19 @@ def build_status(
         attempts=record.attempts,
         queue_position=queue_position if state == JobState.QUEUED else None,
         error=error if state in (JobState.FAILED, JobState.CANCELLED) else None,
+        chunks=chunks,
     )
 
 
-def _message(state: JobState, record: JobRecord, position: int | None, error: ErrorInfo | None) -> str:
+def _message(
+    state: JobState, done: int, total: int | None, failed_count: int, position: int | None, error: ErrorInfo | None
+) -> str:
     if state == JobState.QUEUED:
         if position:
             return f"Queued; {position} job{'s' if position != 1 else ''} ahead"
         return "Queued; next in line" if position == 0 else "Queued"
-    pages = f"{record.pages_done}/{record.pages_total} pages processed" if record.pages_total else ""
-    failed = f", {len(record.failed_pages)} failed" if record.failed_pages else ""
+    pages = f"{done}/{total} pages processed" if total else ""
+    failed = f", {failed_count} failed" if failed_count else ""
     if state == JobState.PROCESSING:
         return (pages + failed) if pages else "Opening the document"
     if state == JobState.COMPLETED:

@@ -1,4 +1,9 @@
-"""The SAQ task: a thin adapter that runs the parse in a child process, reports progress, and records the outcome."""
+"""The SAQ tasks: a thin adapter that runs a parse in a child process, stores its pages, and records the outcome.
+
+`parse_document` is a job's first run (unit 0); `parse_chunk` runs one unit of a job that was split (see
+chunks.py). Both go through `_run`: begin (is this run still wanted?), parse with a time budget, then split
+what is left, or end the unit — and the run that ends a job's last unit writes the job's ending.
+"""
 
 from __future__ import annotations
 
@@ -10,145 +15,192 @@ from typing import Any
 
 import structlog
 from saq import Job, Status
+from saq.queue.redis import RedisQueue
 
 from docparse.errors import DocparseError, JobCancelled, JobNotFound, JobTimeout, error_for_code
 from docparse.jobs import state
+from docparse.jobs.chunks import Plans, split_pages
 from docparse.jobs.metrics import count_finished
-from docparse.jobs.records import PageError, RecordStore, RecordUpdate
-from docparse.jobs.runner import ChildPool, Opened, PageDone, PageFailed, ParseRequest, Waiting
+from docparse.jobs.pagestore import PageStore, SegmentBuffer
+from docparse.jobs.queue import CHUNK_FUNCTION, PARSE_FUNCTION, build_chunk_job
+from docparse.jobs.records import JobRecord, PageError, RecordStore, RecordUpdate
+from docparse.jobs.runner import ChildPool, Opened, PageDone, PageFailed, ParseRequest, Stopped
 from docparse.jobs.state import TERMINAL, JobState
 from docparse.settings import Settings
-from docparse.storage import LocalStorage
+from docparse.storage.base import Storage, document_key
 
 log = structlog.get_logger(__name__)
+
+HEARTBEAT_EVERY = 1.0  # seconds between SAQ heartbeats while pages flow (each costs SAQ three round trips)
 
 
 @dataclass
 class WorkerDeps:
-    """What the task needs, built once per worker process (see worker.py) and kept in SAQ's context."""
+    """What the tasks need, built once per worker process (see worker.py) and kept in SAQ's context."""
 
     settings: Settings
     records: RecordStore
-    storage: LocalStorage
+    storage: Storage
     pool: ChildPool
+    pages: PageStore = field(init=False)
+    plans: Plans = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pages = PageStore(self.records, self.storage)
+        self.plans = Plans(self.records, self.settings.chunk_window)
 
 
 @dataclass
-class Progress:
-    """Progress of one attempt, written to Redis at most every `interval` seconds (a 400 pages/s document
-    must not cost 400 writes a second). Each write is also the job's heartbeat and wakes SSE listeners."""
+class Unit:
+    """One run of one unit of a job."""
 
-    job: Job
-    records: RecordStore
+    job: Job  # SAQ's job of this unit
+    deps: WorkerDeps
     job_id: str
-    interval: float
-    total: int | None = None
-    done: int = 0
-    failed: list[PageError] = field(default_factory=list)
-    _last: float = 0.0
+    number: int  # 0: the job's first run
+    attempt: int = 0  # the job's attempt the unit belongs to
+    done: int = 0  # pages this run stored (new ones)
+    failed: int = 0
+    handled: int = 0  # pages this run went through
+    seconds: float = 0.0  # spent parsing in this run
+    leftover: list[int] = field(default_factory=list)  # pages a budget left unparsed
+    split: bool = False
 
-    async def report(self, *, force: bool = False, heartbeat: bool = True) -> None:
-        now = time.monotonic()
-        if not force and now - self._last < self.interval:
-            return
-        self._last = now
-        handled = self.done + len(self.failed)
-        await state.progress(self.records, self.job_id, **self.fields())
-        if heartbeat:  # SAQ's update is 3 round trips; the job was just marked active, so skip it when asked
-            await self.job.update(progress=handled / self.total if self.total else 0.0)
+    @property
+    def settings(self) -> Settings:
+        return self.deps.settings
 
-    async def heartbeat(self) -> None:
-        await self.job.update()
 
-    def fields(self) -> RecordUpdate:
-        """The counts, for the record's progress and final writes."""
-        return {"pages_done": self.done, "pages_total": self.total, "failed_pages": self.failed}
+class _Skip(Exception):
+    """This run must not parse: the job or the unit has ended (a duplicate or late run), or was deleted."""
 
 
 async def parse_document(ctx: dict[str, Any], *, job_id: str) -> dict[str, Any]:
-    """Parse the stored upload of `job_id` page by page; pages land in storage as they are done.
+    """A job's first run: parse the stored upload page by page; pages land in storage as they are done.
 
     The task writes the job's final state itself, before SAQ settles the job, so whoever is told the job ended
     reads why. Errors that would repeat (a bad file, a wrong password, a cancel) are not retried."""
-    job: Job = ctx["job"]
-    deps: WorkerDeps = ctx["docparse"]
-    bound = log.bind(job_id=job_id, attempt=job.attempts)
-    ttl = deps.settings.result_ttl
-    progress = Progress(job, deps.records, job_id, deps.settings.progress_interval)
+    return await _run(ctx, Unit(ctx["job"], ctx["docparse"], job_id, 0))
+
+
+async def parse_chunk(ctx: dict[str, Any], *, job_id: str, unit: int, attempt: int) -> dict[str, Any]:
+    """One unit of a split job: its pages, stored as they are done."""
+    return await _run(ctx, Unit(ctx["job"], ctx["docparse"], job_id, unit, attempt))
+
+
+async def _run(ctx: dict[str, Any], unit: Unit) -> dict[str, Any]:
+    bound = log.bind(job_id=unit.job_id, unit=unit.number, attempt=unit.job.attempts)
     started = time.perf_counter()
     try:
-        await _parse(job, deps, job_id, progress, bound)
-    except _AlreadyFinished:
-        # A second run of a finished job: SAQ ran it twice (a worker that paused with a job dequeued, saq #277)
-        # or a stray enqueue. The first run's outcome stands; nothing is parsed or written.
+        record, password = await _begin(unit)
+        await _parse(unit, record, password, bound)
+    except _Skip as skip:
+        # SAQ ran a finished unit twice (a worker that paused with a job dequeued, saq #277), a stray enqueue, or a
+        # unit of a job that ended meanwhile. The first run's outcome stands; nothing is parsed or written.
         ctx["duplicate_run"] = True
-        bound.info("duplicate run skipped")
-        return {"skipped": "the job had already finished"}
+        bound.info("run skipped", reason=str(skip))
+        return {"skipped": str(skip)}
     except DocparseError as exc:
-        job.retries = job.attempts  # the same input would fail the same way
-        ending = state.cancel if isinstance(exc, JobCancelled) else state.fail
-        outcome = JobState.CANCELLED if isinstance(exc, JobCancelled) else JobState.FAILED
-        bound.info("parse ended", status=outcome, code=exc.code, error=exc.message)
-        await ending(deps.records, job_id, ttl, exc, **progress.fields())
-        await _count(deps, outcome, progress, started)
+        unit.job.retries = unit.job.attempts  # the same input would fail the same way
+        if isinstance(exc, JobCancelled):
+            await _end_unit(unit, bound)
+        else:
+            await _fail_job(unit, exc, bound)
         raise
-    await state.complete(deps.records, job_id, ttl, **progress.fields())
-    seconds = await _count(deps, JobState.COMPLETED, progress, started)
-    summary = {"pages_done": progress.done, "pages_failed": len(progress.failed), "seconds": round(seconds, 3)}
-    bound.info("parse finished", **summary)
+    if unit.leftover:
+        await _split(unit, bound)
+    else:
+        await _end_unit(unit, bound)
+    summary = {"pages_done": unit.done, "pages_failed": unit.failed, "seconds": round(time.perf_counter() - started, 3)}
+    bound.info("unit finished" if unit.number or unit.split else "parse finished", **summary)
     return summary
 
 
-async def _count(deps: WorkerDeps, outcome: JobState, progress: Progress, started: float) -> float:
-    seconds = time.perf_counter() - started
-    await count_finished(
-        deps.records.redis, deps.settings.queue_name, status=outcome, pages_parsed=progress.done,
-        pages_failed=len(progress.failed), seconds=seconds,
-    )  # fmt: skip
-    return seconds
-
-
-class _AlreadyFinished(Exception):
-    """The job's record is completed, failed or cancelled: this run must not start."""
-
-
-async def _parse(job: Job, deps: WorkerDeps, job_id: str, progress: Progress, bound: Any) -> None:
+async def _begin(unit: Unit) -> tuple[JobRecord, str | None]:
+    """Whether this run goes ahead: the record and password, or _Skip / a DocparseError."""
+    deps, job_id = unit.deps, unit.job_id
     record, password = await deps.records.get_with_password(job_id)
     if record is None:
+        if unit.number:
+            raise _Skip("the job was deleted")
         raise JobNotFound("The job was deleted before it could run.")
     if record.status in TERMINAL:
-        raise _AlreadyFinished
-    if record.cancel_requested:  # cancelled between dequeue and start: SAQ's abort cannot see this window
+        raise _Skip("the job had already finished")
+    if unit.number == 0:
+        if record.cancel_requested:  # cancelled between dequeue and start: SAQ's abort cannot see this window
+            raise JobCancelled()
+        # A finished job is not run again: the start is one check-and-set, so a run that read the record before
+        # another finished it is refused too. A re-run after a dead or stopped worker resumes: pages already
+        # indexed are not parsed again. A retry asked for through the API reopens the record first.
+        attempt = await state.start(deps.records, job_id)
+        if attempt < 0:
+            raise _Skip("the job had already finished")
+        if attempt == 0:
+            raise JobNotFound("The job was deleted before it could run.")
+        if await deps.plans.ended(job_id, 0):  # this job's first run split it and ended before SAQ heard
+            raise _Skip("the job's first run had already handed its pages to chunks")
+        unit.attempt = attempt
+        return record, password
+    step = await deps.plans.start(job_id, unit.number, unit.attempt)
+    if step.refused:
+        raise _Skip("the unit had already ended" if step.open == -1 else "the job was retried or deleted")
+    await _enqueue(unit, step.enqueue)
+    if record.cancel_requested:
         raise JobCancelled()
-    # A re-run after a dead or stopped worker resumes: the parse process skips pages already stored (it writes
-    # them atomically), so running a live job twice (SAQ's sweep can do that) is harmless. A finished job is
-    # not run again: the start is one check-and-set, so a run that read the record before another finished it
-    # is refused too. A retry asked for through the API reopens the record and clears the results first.
-    attempt = await state.start(deps.records, job_id)
-    if attempt < 0:
-        raise _AlreadyFinished
-    if attempt == 0:
-        raise JobNotFound("The job was deleted before it could run.")
-    request = ParseRequest(
-        job_id=job_id,
-        path=str(deps.storage.source_path(job_id)),
-        file_type=record.file_type,
-        size=record.size,
-        sha256=record.sha256,
-        storage_root=str(deps.storage.root),
-        max_pages=deps.settings.max_pages,
-        options=record.options,
-        password=password,
-    )
-    bound.info("parse started", file_type=record.file_type, size=record.size)
-    parse = asyncio.create_task(_consume(deps, request, progress, bound))
-    stop_watching = asyncio.Event()
-    cancel = asyncio.create_task(_wait_for_cancel(job, deps.records, job_id, stop_watching))
+    return record, password
+
+
+async def _parse(unit: Unit, record: JobRecord, password: str | None, bound: Any) -> None:
+    deps, job_id, settings = unit.deps, unit.job_id, unit.settings
+    if unit.number == 0:
+        indices = None
+        skip = await deps.pages.stored_numbers(job_id)
+        budget = settings.chunk_probe if settings.chunk_seconds > 0 else None
+    else:
+        numbers = await deps.plans.pages(job_id, unit.number) or []
+        stored = set(await deps.pages.stored_among(job_id, numbers))
+        indices = [n - 1 for n in numbers if n not in stored]
+        skip = []
+        budget = 2 * settings.chunk_seconds  # a unit that overruns this much splits its rest again
+        if not indices:
+            return
     try:
-        async with asyncio.timeout(deps.settings.job_timeout):
+        source = await deps.storage.local_source(job_id)
+    except FileNotFoundError:
+        raise JobNotFound("The uploaded file is gone; the job was probably deleted.") from None
+    request = ParseRequest(
+        job_id=job_id, path=str(source), file_type=record.file_type, size=record.size, sha256=record.sha256,
+        max_pages=settings.max_pages, options=record.options, password=password, indices=indices, skip=skip,
+        info=unit.number == 0, budget=budget,
+    )  # fmt: skip
+    bound.info("parse started", file_type=record.file_type, size=record.size, pages=len(indices or ()) or None)
+    while True:
+        await _parse_pages(unit, request, bound)
+        if not unit.leftover or not settings.chunk_seconds:
+            return
+        # The budget ran out. What is left is split into units unless it is about one unit's work itself.
+        pace = max(unit.seconds, 0.001) / max(unit.handled, 1)
+        if len(split_pages(unit.leftover, pace, settings.chunk_seconds)) > 1:
+            return
+        request.indices, request.skip, request.info, request.budget = [n - 1 for n in unit.leftover], [], False, None
+        unit.leftover = []
+
+
+async def _parse_pages(unit: Unit, request: ParseRequest, bound: Any) -> None:
+    """One request to the parse process, with the cancel watch and the attempt's time limit."""
+    deps, job_id = unit.deps, unit.job_id
+    buffer = SegmentBuffer(
+        deps.pages, job_id, max_age=unit.settings.progress_interval, max_bytes=unit.settings.segment_mb * 1024 * 1024
+    )
+    parse = asyncio.create_task(_consume(unit, request, buffer, bound))
+    stop_watching = asyncio.Event()
+    cancel = asyncio.create_task(_wait_for_cancel(unit.job, deps.records, job_id, stop_watching))
+    began = time.monotonic()
+    try:
+        async with asyncio.timeout(unit.settings.job_timeout):
             await asyncio.wait([parse, cancel], return_when=asyncio.FIRST_COMPLETED)
     except TimeoutError:
-        raise JobTimeout(f"Parsing took longer than {deps.settings.job_timeout} s and was stopped.") from None
+        raise JobTimeout(f"Parsing took longer than {unit.settings.job_timeout} s and was stopped.") from None
     finally:
         cancelled = cancel.done()
         # The watcher is told to stop, not awaited: on Python 3.11 a cancel can be lost inside SAQ's listener
@@ -158,48 +210,150 @@ async def _parse(job: Job, deps: WorkerDeps, job_id: str, progress: Progress, bo
         cancel.add_done_callback(lambda t: t.cancelled() or t.exception())
         parse.cancel()  # kills the parse process at once if it is still working
         await asyncio.gather(parse, return_exceptions=True)
-        # The real pages_done, whatever ended the parse: a stopped parse process finishes its page after we
-        # stopped listening, and storage is what readers see. (The caller writes it with the final state.)
-        progress.done = len(deps.storage.page_numbers(job_id))
+        # Pages parsed before the end, whatever it was, are kept.
+        unit.done += await asyncio.shield(buffer.flush())
+        unit.seconds += time.monotonic() - began
     if cancelled:
-        raise JobCancelled(f"The job was cancelled after {progress.done} of {progress.total or '?'} pages.")
+        raise JobCancelled(f"The job was cancelled after {await deps.pages.count(job_id)} pages.")
     if (error := parse.exception()) is not None:
         raise error
-    if progress.failed and not progress.done:
-        # Nothing could be read: the document failed, for the reason its first page gave.
-        first = progress.failed[0]
-        raise error_for_code(
-            first.code, first.message if len(progress.failed) == 1 else f"{first.message} No page could be read."
-        )
 
 
-async def _consume(deps: WorkerDeps, request: ParseRequest, progress: Progress, bound: Any) -> None:
+async def _consume(unit: Unit, request: ParseRequest, buffer: SegmentBuffer, bound: Any) -> None:
+    deps, job_id = unit.deps, unit.job_id
     events = deps.pool.parse(
         request,
-        page_timeout=deps.settings.page_timeout,
-        ocr_page_timeout=deps.settings.ocr_page_timeout,
-        tick=max(1.0, deps.settings.heartbeat / 3),
+        page_timeout=unit.settings.page_timeout,
+        ocr_page_timeout=unit.settings.ocr_page_timeout,
+        tick=max(0.05, min(unit.settings.progress_interval, unit.settings.heartbeat / 3)),
     )
+    beat = time.monotonic()
     # aclosing: when this task is cancelled, the parse's clean-up (stop the process, free its slot) runs here and
     # now, not whenever the garbage collector finalises the generator.
     async with contextlib.aclosing(events):
         async for event in events:
             if isinstance(event, PageDone):
-                progress.done += 1
-                await progress.report()
+                unit.handled += 1
+                buffer.add(event.number, event.data)
             elif isinstance(event, Opened):
-                progress.total = len(event.numbers)
-                await progress.report(force=True, heartbeat=False)
+                if event.info is not None:
+                    await deps.storage.put(document_key(job_id), event.info)
+                    await state.progress(deps.records, job_id, pages_total=len(event.numbers))
             elif isinstance(event, PageFailed):
-                progress.failed.append(PageError(event.number, event.code, event.message))
+                unit.handled += 1
+                unit.failed += 1
+                await deps.pages.fail(job_id, PageError(event.number, event.code, event.message))
                 bound.warning("page failed", page=event.number, code=event.code)
-                await progress.report(force=True)
-            elif isinstance(event, Waiting):
-                await progress.heartbeat()
+            elif isinstance(event, Stopped):
+                unit.leftover = event.numbers
+            if buffer.due():
+                unit.done += await buffer.flush()
+                await _notify(unit)
+            if time.monotonic() - beat >= HEARTBEAT_EVERY:
+                beat = time.monotonic()
+                await unit.job.update()  # SAQ's heartbeat: this unit is alive
+
+
+async def _notify(unit: Unit) -> None:
+    """Wake the job's event streams: they listen on the job's own SAQ channel, which a chunk does not write."""
+    queue = unit.job.get_queue()
+    assert isinstance(queue, RedisQueue)
+    await queue.redis.publish(queue.job_id(unit.job_id), Status.ACTIVE)
+
+
+async def _enqueue(unit: Unit, units: list[int]) -> None:
+    queue = unit.job.get_queue()
+    for number in units:
+        await queue.enqueue(build_chunk_job(unit.job_id, unit.attempt, number, unit.settings))
+
+
+async def _split(unit: Unit, bound: Any) -> None:
+    """Hand the pages the budget left to new units, and end this one."""
+    pace = max(unit.seconds, 0.001) / max(unit.handled, 1)
+    parts = split_pages(unit.leftover, pace, unit.settings.chunk_seconds)
+    step = await unit.deps.plans.split(unit.job_id, unit.number, unit.attempt, parts)
+    unit.split = True
+    if step.refused:  # another run of this unit ended it first
+        return
+    bound.info("split", pages=len(unit.leftover), units=len(parts), seconds_per_page=round(pace, 5))
+    await _enqueue(unit, step.enqueue)
+
+
+async def _end_unit(unit: Unit, bound: Any) -> None:
+    """End this unit; the run that ends the job's last unit writes the job's ending."""
+    deps, job_id = unit.deps, unit.job_id
+    # Unit 0 belongs to whichever attempt split it (a re-run after a dead worker counts another attempt).
+    step = await deps.plans.end(job_id, unit.number, unit.attempt if unit.number else None)
+    if step.refused:
+        return
+    await _enqueue(unit, step.enqueue)
+    if step.open == 0:
+        await _finish_job(unit, bound)
+
+
+async def _finish_job(unit: Unit, bound: Any) -> None:
+    deps = unit.deps
+    await finish_job(deps.records, deps.pages, deps.plans, unit.settings, unit.job_id, bound)
+
+
+async def finish_job(
+    records: RecordStore, pages: PageStore, plans: Plans, settings: Settings, job_id: str, bound: Any = log
+) -> JobState | None:
+    """Write the ending of a job whose last unit has ended: cancelled if asked, failed if no page could be read,
+    else completed. The check-and-set keeps the first ending written. Returns the ending, None if there was
+    none to write."""
+    ttl = settings.result_ttl
+    record = await records.get(job_id)
+    if record is None or record.status in TERMINAL:
+        return None
+    failures = await pages.failures(job_id)
+    stored = await pages.count(job_id)
+    fields: RecordUpdate = {"pages_done": stored, "failed_pages": failures}
+    if record.cancel_requested:
+        outcome = JobState.CANCELLED
+        cancelled = JobCancelled(f"The job was cancelled after {stored} pages.")
+        written = await state.cancel(records, job_id, ttl, cancelled, **fields)
+    elif failures and not stored:
+        # Nothing could be read: the document failed, for the reason its first page gave.
+        first = failures[0]
+        message = first.message if len(failures) == 1 else f"{first.message} No page could be read."
+        outcome = JobState.FAILED
+        written = await state.fail(records, job_id, ttl, error_for_code(first.code, message), **fields)
+    else:
+        outcome = JobState.COMPLETED
+        written = await state.complete(records, job_id, ttl, **fields)
+    if not written:
+        return None
+    await pages.expire(job_id, ttl)  # the pages' index and the plan expire with the record
+    await plans.expire(job_id, ttl)
+    seconds = time.time() - (record.started_at or record.created_at)
+    await count_finished(
+        records.redis, settings.queue_name, status=outcome, pages_parsed=stored, pages_failed=len(failures),
+        seconds=seconds,
+    )  # fmt: skip
+    bound.info("job ended", status=outcome, pages_done=stored, pages_failed=len(failures))
+    return outcome
+
+
+async def _fail_job(unit: Unit, exc: DocparseError, bound: Any) -> None:
+    """A failure of the document itself (it cannot be opened, is too long, timed out): the job fails now, and no
+    more of its units are queued; those running finish their page and find the job ended."""
+    deps, job_id, ttl = unit.deps, unit.job_id, unit.settings.result_ttl
+    bound.info("parse ended", status=JobState.FAILED, code=exc.code, error=exc.message)
+    await deps.plans.stop(job_id)
+    failures = await deps.pages.failures(job_id)
+    stored = await deps.pages.count(job_id)
+    if await state.fail(deps.records, job_id, ttl, exc, pages_done=stored, failed_pages=failures):
+        await deps.pages.expire(job_id, ttl)
+        await deps.plans.expire(job_id, ttl)
+        await count_finished(
+            deps.records.redis, unit.settings.queue_name, status=JobState.FAILED, pages_parsed=stored,
+            pages_failed=len(failures), seconds=0.0,
+        )  # fmt: skip
 
 
 async def _wait_for_cancel(job: Job, records: RecordStore, job_id: str, stop: asyncio.Event) -> None:
-    """Returns as soon as the job is cancelled. SAQ's abort publishes on the job's channel, which lets us kill
+    """Returns as soon as the job is cancelled. SAQ's abort publishes on the unit's channel, which lets us kill
     the parse within milliseconds instead of at SAQ's next abort check. A wake-up is only a hint: SAQ's listener
     also returns when its shared subscription is reset, so the record and SAQ's job say whether it really was.
     The task read the record just before, so the first look goes straight to listening."""
@@ -229,9 +383,10 @@ async def record_outcome(ctx: dict[str, Any]) -> None:
     retries it or gives up) or SAQ's own abort — and, always, `settled_at`: SAQ has made its last write for this
     attempt, so the job can now be deleted without a late write bringing a key back."""
     job: Job | None = ctx.get("job")
-    if job is None or job.function != "parse_document" or ctx.get("duplicate_run"):
+    if job is None or job.function not in (PARSE_FUNCTION, CHUNK_FUNCTION) or ctx.get("duplicate_run"):
         return
     deps: WorkerDeps = ctx["docparse"]
+    job_id: str = job.kwargs["job_id"] if job.kwargs else job.key
     exc = ctx.get("exception")
     ttl = deps.settings.result_ttl
     records = deps.records
@@ -241,19 +396,27 @@ async def record_outcome(ctx: dict[str, Any]) -> None:
     if isinstance(exc, DocparseError):
         done = False  # the outcome was written by the task
     elif job.status in (Status.QUEUED, Status.NEW):
-        done = await state.requeue(records, job.key, **settled)
+        # SAQ retries the unit; the job itself stays live (a chunk's job id is not the job's)
+        done = await state.requeue(records, job_id, **settled) if job.function == PARSE_FUNCTION else False
     elif job.status == Status.FAILED:
-        log.error("unexpected job failure", job_id=job.key, exc_info=exc)
+        log.error("unexpected job failure", job_id=job_id, exc_info=exc)
         error = JobTimeout() if isinstance(exc, TimeoutError) else DocparseError()
-        done = await state.fail(records, job.key, ttl, error, **settled)
+        await deps.plans.stop(job_id)
+        done = await state.fail(records, job_id, ttl, error, **settled)
     elif job.status == Status.ABORTED:
-        if state.cancelled(await records.get(job.key), await job.get_queue().job(job.key)):
-            done = await state.cancel(records, job.key, ttl, **settled)
-        else:
+        if state.cancelled(await records.get(job_id), await job.get_queue().job(job.key)):
+            kwargs = job.kwargs or {}
+            unit = Unit(job, deps, job_id, kwargs.get("unit", 0), kwargs.get("attempt", 0))
+            await deps.records.update(job_id, cancel_requested=True)
+            await _end_unit(unit, log.bind(job_id=job_id, unit=unit.number))
+            done = False
+        elif job.function == PARSE_FUNCTION:
             # Aborted by SAQ's sweep: it re-queues the job, or finishes it as given up, and the public status
             # follows SAQ's job until our next run writes again. Nothing final to write here.
-            done = await state.requeue(records, job.key, **settled)
+            done = await state.requeue(records, job_id, **settled)
+        else:
+            done = False
     else:
         done = False
     if not done:
-        await records.update(job.key, **settled)
+        await records.update(job_id, **settled)

@@ -11,13 +11,13 @@ from saq import Worker
 from saq.types import PartialTimersDict
 
 from docparse.jobs.chores import Chores
-from docparse.jobs.queue import PARSE_FUNCTION, create_queue
+from docparse.jobs.queue import CHUNK_FUNCTION, PARSE_FUNCTION, create_queue
 from docparse.jobs.records import RecordStore
 from docparse.jobs.runner import CHILD_COMMAND, ChildPool
-from docparse.jobs.tasks import WorkerDeps, parse_document, record_outcome
+from docparse.jobs.tasks import WorkerDeps, parse_chunk, parse_document, record_outcome
 from docparse.logs import configure_logging
 from docparse.settings import Settings
-from docparse.storage import LocalStorage
+from docparse.storage import open_storage
 
 log = structlog.get_logger(__name__)
 
@@ -27,7 +27,7 @@ def build_worker(
 ) -> Worker[Any]:
     """The SAQ worker for `settings`. `child_command` lets tests swap in a parse process that misbehaves."""
     queue = create_queue(settings)
-    storage = LocalStorage(settings.storage_dir)
+    storage = open_storage(settings)
     pool = ChildPool(
         settings.worker_concurrency,
         settings.child_max_jobs,
@@ -37,7 +37,7 @@ def build_worker(
     )
 
     async def startup(ctx: dict[str, Any]) -> None:
-        storage.ensure()
+        await storage.ensure()
         await pool.start()  # warm before the first job: PyMuPDF's import costs ~1 s
         ctx["docparse"] = WorkerDeps(settings, RecordStore(queue.redis, settings.queue_name), storage, pool)
         ctx["chores"] = Chores(queue, settings, storage).start()  # retention, and the rescue of lost jobs
@@ -48,6 +48,7 @@ def build_worker(
             task.cancel()
         await asyncio.gather(*loops, return_exceptions=True)
         await pool.close()
+        await storage.close()
 
     async def bind_job(ctx: dict[str, Any]) -> None:
         """Every log line about a job, SAQ's own included, carries its job_id."""
@@ -56,7 +57,7 @@ def build_worker(
 
     return Worker(
         queue,
-        functions=[(PARSE_FUNCTION, parse_document)],
+        functions=[(PARSE_FUNCTION, parse_document), (CHUNK_FUNCTION, parse_chunk)],
         concurrency=settings.worker_concurrency,
         startup=startup,
         shutdown=shutdown,
