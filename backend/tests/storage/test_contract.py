@@ -73,6 +73,8 @@ async def test_put_get_and_ranges(storage: ObjectStorage) -> None:
     assert await storage.get_range(segment_key(job, "0"), 0, len(body)) == body
     assert await storage.get_range(segment_key(job, "0"), len(body) - 5, 100) == body[-5:]  # shorter at the end
     assert await storage.get_range(segment_key(job, "0"), 7, 0) == b""
+    assert await storage.get_range(segment_key(job, "0"), len(body), 10) == b""  # nothing past the end
+    assert await storage.get_range(segment_key(job, "0"), len(body) + 99, 10) == b""
     await storage.put(document_key(job), b"replaced")  # a write replaces the whole object
     assert await storage.get(document_key(job)) == b"replaced"
     await storage.put(image_key(job, 1, 800), b"")  # empty objects are objects
