@@ -21,8 +21,17 @@ _SECRET = re.compile(
 )
 
 
+# A piece of each name above without an "i" (IGNORECASE also matches U+0131 and U+0130 there, which casefold() does
+# not turn into "i"): a line with none of them, once casefolded, cannot hold a secret. Almost no line does, and these
+# four tests cost ~0.5 µs against ~15 µs for _SECRET's search (run on every log line, each access line included).
+_SECRET_HINTS = ("_key", "_mon", "author", "-key")
+
+
 def redact(text: str) -> str:
     """`text` with every API key, operator key or monitor session in it replaced by REDACTED."""
+    folded = text.casefold()
+    if not any(hint in folded for hint in _SECRET_HINTS):
+        return text
     return _SECRET.sub(lambda m: (m.group("name") or m.group("header")) + "REDACTED", text)
 
 
