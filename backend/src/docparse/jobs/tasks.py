@@ -111,7 +111,12 @@ async def _run(ctx: dict[str, Any], unit: Unit) -> dict[str, Any]:
         await _split(unit, bound)
     else:
         await _end_unit(unit, bound)
-    summary = {"pages_done": unit.done, "pages_failed": unit.failed, "seconds": round(time.perf_counter() - started, 3)}
+    summary = {
+        "pages_done": unit.done,  # stored by this run (a page another run stored first is not counted)
+        "pages_parsed": unit.handled,
+        "pages_failed": unit.failed,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
     bound.info("unit finished" if unit.number or unit.split else "parse finished", **summary)
     return summary
 
