@@ -53,6 +53,21 @@ describe('JobCard', () => {
     expect(screen.getByRole('button', { name: 'Cancel' })).toBeEnabled();
   });
 
+  it('says when a long document is parsed in parts by several workers at once', async () => {
+    setup(
+      makeJob({
+        status: 'processing',
+        progress: 50,
+        pages_done: 1200,
+        pages_total: 2415,
+        chunks: { total: 9, running: 2, done: 4 },
+      }),
+    );
+    expect(screen.getByText(/1,200\/2,415 pages.* · 2 of 9 parts in parallel$/)).toBeInTheDocument();
+    i18n.set('ko');
+    expect(await screen.findByText(/9개 구간 중 2개 동시 처리 중$/)).toBeInTheDocument();
+  });
+
   it('keeps the ETA right while statuses arrive faster than once a second', async () => {
     vi.useFakeTimers({ toFake: ['Date', 'setInterval', 'clearInterval'] });
     vi.setSystemTime(new Date('2025-01-02T03:04:45Z'));

@@ -19,6 +19,15 @@ export type Block = {
 };
 
 /**
+ * ChunkCounts
+ */
+export type ChunkCounts = {
+    total: number;
+    running: number;
+    done: number;
+};
+
+/**
  * DocumentInfo
  */
 export type DocumentInfo = {
@@ -119,6 +128,7 @@ export type JobStatus = {
     attempts: number;
     queue_position: number | null;
     error: ErrorInfo | null;
+    chunks?: ChunkCounts | null;
 };
 
 /**
