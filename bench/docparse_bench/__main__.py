@@ -15,9 +15,9 @@ from pathlib import Path
 
 import uvloop
 
-from docparse_bench import REPO, figures, ocr, report, services
+from docparse_bench import REPO, chunking, figures, ocr, report, services
 from docparse_bench.client import Conn, get_request, upload_ok, upload_request
-from docparse_bench.docs import LargeDoc, large_docs, one_page_pdf
+from docparse_bench.docs import LargeDoc, large_docs, one_page_pdf, text_pdf
 from docparse_bench.figures import Config, Figure
 from docparse_bench.profile import Profiler
 from docparse_bench.services import CpuMeter, Service
@@ -39,11 +39,19 @@ NAMES = {
     12: "OCR pages/s: service ÷ same engine in process (1 worker)",
     13: "OCR pages/s: service ÷ OCRmyPDF --jobs 1",
     14: "digital manual pages/s: ocr=auto ÷ ocr=never",
+    15: "one 2,415-page document: 2 workers ÷ 1 (wall time, local)",
+    16: "one 2,415-page document: S3 ÷ local directory (throughput, 1 worker)",
+    17: "1-page job latency p99 beside a 2,415-page tables job (2 workers)",
+    18: "2,415 pages: page 1 readable after the 202 (local / S3)",
+    19: "object writes for the 2,415-page document (worst run)",
+    20: "one 40-page scan, OCR: 2 workers ÷ 1",
 }
 GOALS = {1: "≥ 0.90", 2: "≥ 1.8", 3: "≤ 10 ms / ≤ 50 ms", 4: "≥ 200 jobs/s", 5: "≥ 20×", 6: "≥ 0.97",
          7: "≤ 64 MiB", 8: "≤ 300 MB / ≤ 1 s", 9: "≤ 5 ms", 10: "≥ 0.92", 11: "≥ 0.92", 12: "≥ 0.9", 13: "≥ 1.5",
-         14: "≥ 0.95"}  # fmt: skip
+         14: "≥ 0.95", 15: "≥ 1.8", 16: "≥ 0.85", 17: "≤ 3 s", 18: "≤ 1 s (both)", 19: "≤ 150",
+         20: "≥ 1.9"}  # fmt: skip
 OCR = (10, 11, 12, 13)
+CHUNKS = (15, 16, 18, 19)  # one measurement: the 2,415-page document on local 1 and 2 workers and S3 1 worker
 
 
 class Run:
@@ -131,10 +139,21 @@ def main(argv: list[str] | None = None) -> int:
         help="run the service from another copy of backend/ (with its own "
         ".venv), e.g. a scratch copy with a fix to try; in-process figures still use bench/.venv",
     )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for every service process, e.g. DOCPARSE_CHUNK_SECONDS=3, to try a value without editing "
+        "the backend (does not write BENCHMARKS.md)",
+    )
     args = parser.parse_args(argv)
     uvloop.install()
     if args.backend:
         services.BACKEND[0] = args.backend.resolve()
+    for item in args.env:
+        name, _, value = item.partition("=")
+        services.EXTRA_ENV[name] = value
 
     cfg = Config.make(args.quick)
     run = Run({int(x) for x in args.only.split(",") if x.strip()}, 10.0 if args.quick else 90.0, args.profile)
@@ -222,6 +241,26 @@ def main(argv: list[str] | None = None) -> int:
             svc.start_workers(1)
         run.attempt(4, lambda: figures.figure4(svc, small, cfg))
         run.attempt(7, lambda: figures.figure7(svc, 1 << 30, scratch))
+
+        if any(run.wanted(n) for n in (*CHUNKS, 17, 20)):
+            long_doc = fullref
+            if long_doc is None:
+                run.log("no fullrefman.pdf: generating a 2,415-page text PDF for figures 15-19")
+                path = text_pdf(scratch / "generated-2415.pdf", 2415)
+                long_doc = LargeDoc(path.name, path, 2415)
+                run.notes.append("figures 15-19 ran on a generated 2,415-page text PDF (the corpus is absent)")
+            _chunk_figures(run, svc, cfg, long_doc, small_path, small, args.keep)
+            policy_doc = next((d for d in docs if d.name == "policy.pdf"), None)
+            if cfg.ocr_scaling_reps and policy_doc is not None:
+                check = chunking.SpeedCheck(small_path)
+                run.attempt(
+                    20,
+                    lambda: chunking.ocr_scaling_figure(
+                        20, NAMES[20], svc, policy_doc, cfg.ocr_scaling_pages, cfg.ocr_scaling_reps, check, run.log
+                    ),
+                )
+            elif run.wanted(20):
+                run.skip(20, "skipped by --quick (about 4 min)" if cfg.quick else "needs policy.pdf of the corpus")
     finally:
         run.log("stopping the service")
         svc.stop(keep=args.keep)
@@ -236,7 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(report.table(figs, markdown=False))
     print(f"\n{'quick' if args.quick else 'full'} run took {seconds:.0f} s")
-    if not args.no_write and not run.only and not args.backend and not args.profile:
+    if args.env:
+        run.notes.append("service settings given with --env: " + ", ".join(args.env))
+    if not args.no_write and not run.only and not args.backend and not args.profile and not args.env:
         report.write(
             args.out,
             report.render(figs, quick=args.quick, seconds=seconds, notes=run.notes, started=started, code=code),
@@ -284,6 +325,48 @@ def _ocr_figures(run: Run, svc: Service, cfg: Config, docs: list[LargeDoc]) -> N
         for p in work.iterdir():
             p.unlink()
         work.rmdir()
+
+
+def _chunk_figures(run: Run, svc: Service, cfg: Config, doc: LargeDoc, small_path: Path, small: bytes,
+                   keep: bool) -> None:  # fmt: skip
+    """Figures 15, 16, 18 and 19 share one measurement (the long document on a local folder with 1 and 2 workers
+    and on S3 with 1 worker); figure 17 runs on the local service with 2 workers."""
+    check = chunking.SpeedCheck(small_path)
+    state: dict[str, chunking.LongDocRuns] = {}
+    if any(run.wanted(n) for n in CHUNKS):
+        s3: chunking.S3Service | None = None
+        s3_why: str | None = None
+        if run.wanted(16) or run.wanted(18) or run.wanted(19):
+            try:
+                run.log("starting SeaweedFS and a service storing in its S3 bucket")
+                s3 = chunking.S3Service.start()
+                run.log(f"S3 service up: SeaweedFS in {s3.fs.started_in:.1f} s, API on {s3.svc.base_url}")
+            except Exception as exc:  # no weed binary, or it did not come up: the S3 side is reported as skipped
+                traceback.print_exc()
+                s3_why = f"SeaweedFS did not start: {exc!r}"
+                run.notes.append(f"figures 16 and 18 (S3 side): {s3_why}")
+        try:
+
+            def runs() -> chunking.LongDocRuns:
+                if "runs" not in state:
+                    state["runs"] = chunking.measure_long_doc(svc, s3, s3_why, doc, cfg.chunk_reps, check, run.log)
+                return state["runs"]
+
+            run.attempt(15, lambda: chunking.scaling_figure(15, NAMES[15], runs()))
+            run.attempt(16, lambda: chunking.s3_figure(16, NAMES[16], runs()))
+            run.attempt(18, lambda: chunking.page1_figure(18, NAMES[18], runs()))
+            run.attempt(19, lambda: chunking.writes_figure(19, NAMES[19], runs()))
+            for n in CHUNKS:
+                if n in run.figures and run.figures[n].met is not None:
+                    run.figures[n].details.append("figures 15, 16, 18 and 19 come from the same runs, made in the "
+                                                  "first of them")  # fmt: skip
+        finally:
+            if s3 is not None:
+                s3.stop(keep=keep)
+                if keep:
+                    print(f"kept {s3.svc.workdir} (the S3 service's logs and SeaweedFS)", file=sys.stderr)
+    run.attempt(17, lambda: chunking.latency_figure(17, NAMES[17], svc, doc, small, cfg.latency_jobs,
+                                                    cfg.latency_interval, check))  # fmt: skip
 
 
 def _make_jobs(svc: Service, pdf: bytes, count: int) -> list[str]:

@@ -113,6 +113,11 @@ def get_request(path: str, host: str = "127.0.0.1") -> bytes:
     return f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: */*\r\n\r\n".encode()
 
 
+def post_request(path: str, host: str = "127.0.0.1") -> bytes:
+    """A POST without a body (e.g. /jobs/{id}/cancel)."""
+    return f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAccept: */*\r\nContent-Length: 0\r\n\r\n".encode()
+
+
 def _multipart_parts(filename: str, content_type: str = "application/pdf") -> tuple[bytes, bytes]:
     prefix = (
         f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
@@ -160,15 +165,23 @@ class Completions:
 
     SAQ publishes the job's status on every change; 'complete' is published by the worker when the job is done,
     which is the moment GET /jobs/{id} starts answering `completed`. Times are time.perf_counter() in this process.
+
+    A long document is split into chunks (backend jobs/chunks.py): its first SAQ job (keyed by the job id) ends
+    when it has handed the rest to chunk jobs (`<job id>:<attempt>:<unit>`), and the chunk that ends the job's
+    last unit writes the job's ending before SAQ settles that chunk. So an end on any of a job's channels is
+    timestamped when it arrives and counts once the job's own record (`docparse:<queue>:job:<id>`) says it has
+    finished; one HGET per SAQ ending, none per page.
     """
 
     # Not b"aborted": SAQ's sweep aborts a job it believes lost and then re-queues it (retries), so an abort is not
     # an end here (the benchmark never cancels jobs). A job that is aborted for good leaves wait() to its timeout.
     TERMINAL = {b"complete", b"failed"}
+    RECORD_ENDS = {b"completed": "complete", b"failed": "failed", b"cancelled": "cancelled"}
 
     def __init__(self, redis_url: str, queue: str) -> None:
         self.redis_url = redis_url
         self.prefix = f"saq:job:{queue}:"
+        self.record_prefix = f"docparse:{queue}:job:"
         self.done: dict[str, tuple[float, str]] = {}
         self.messages = 0
         self._waiters: dict[str, asyncio.Future] = {}
@@ -198,12 +211,16 @@ class Completions:
             self.messages += 1
             data = msg["data"]
             if data in self.TERMINAL:
-                job_id = msg["channel"].decode()[len(self.prefix) :]
-                if job_id not in self.done:
-                    self.done[job_id] = (now, data.decode())
-                    fut = self._waiters.pop(job_id, None)
-                    if fut is not None and not fut.done():
-                        fut.set_result(self.done[job_id])
+                job_id = msg["channel"].decode()[len(self.prefix) :].split(":", 1)[0]
+                if job_id in self.done:
+                    continue
+                status = await self.client.hget(self.record_prefix + job_id, "status")
+                if status not in self.RECORD_ENDS:  # a split job's first run or a chunk ended, not the job
+                    continue
+                self.done[job_id] = (now, self.RECORD_ENDS[status])
+                fut = self._waiters.pop(job_id, None)
+                if fut is not None and not fut.done():
+                    fut.set_result(self.done[job_id])
 
     async def wait(self, job_id: str, timeout: float = 600, strict: bool = True) -> tuple[float, str]:  # noqa: ASYNC109
         """(time, status) of the job's end; raises if it did not complete (unless not `strict`)."""

@@ -128,3 +128,20 @@ def big_pdf(path: Path, size: int) -> Path:
         f.write(end)
     assert path.stat().st_size == size, (path.stat().st_size, size)
     return path
+
+
+def text_pdf(path: Path, pages: int, words: int = 350) -> Path:
+    """A born-digital text PDF of `pages` pages (base-14 font, ~`words` words a page): the stand-in for the
+    corpus's 2,415-page manual when the corpus is absent. Made once per path."""
+    if path.exists():
+        return path
+    import pymupdf
+
+    doc = pymupdf.open()
+    for n in range(pages):
+        page = doc.new_page()
+        text = f"Page {n + 1}. " + " ".join(LOREM[(n + i) % len(LOREM)] for i in range(words))
+        page.insert_textbox(pymupdf.Rect(56, 56, 556, 780), text, fontsize=10, fontname="helv")
+    doc.save(path, garbage=3, deflate=True)
+    doc.close()
+    return path

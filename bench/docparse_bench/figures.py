@@ -37,11 +37,16 @@ class Config:
     ocr_pages: int = 5  # figures 10-13: scanned pages of each language
     ocr_reps: int = 3
     auto_reps: int = 5  # figure 14
+    chunk_reps: int = 3  # figures 15, 16, 18, 19: repetitions of the long document on each side
+    latency_jobs: int = 40  # figure 17: 1-page uploads beside the long job
+    latency_interval: float = 0.5
+    ocr_scaling_pages: int = 40  # figure 20 (0 reps: skipped)
+    ocr_scaling_reps: int = 1
 
     @classmethod
     def make(cls, quick: bool) -> Config:
         if quick:
-            return cls(True, 1, 2, 1, 200, 200, 1, 8, 6, 1, 500.0, 4.0, False, 4, 1, 3)
+            return cls(True, 1, 2, 1, 200, 200, 1, 8, 6, 1, 500.0, 4.0, False, 4, 1, 3, 1, 20, 0.5, 40, 0)
         return cls(False, 2, 3, 2, 300, 400, 2, 8, 30, 3, 500.0, 15.0, True)
 
 

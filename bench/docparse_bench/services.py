@@ -32,6 +32,7 @@ def free_port() -> int:
 
 
 BACKEND = [REPO / "backend"]  # `--backend DIR` benchmarks another copy (e.g. a scratch copy with a fix to try)
+EXTRA_ENV: dict[str, str] = {}  # `--env NAME=VALUE`: a setting to try, for every service process
 
 
 def backend_python() -> str:
@@ -99,6 +100,7 @@ class Service:
     api: Proc | None = None
     workers: list[Proc] = field(default_factory=list)
     env_overrides: dict[str, str] = field(default_factory=dict)
+    helpers: dict[str, int] = field(default_factory=dict)  # role -> pid of a process the service needs (SeaweedFS)
 
     @classmethod
     def create(cls, env_overrides: dict[str, str] | None = None) -> Service:
@@ -131,6 +133,7 @@ class Service:
             PYTHONUNBUFFERED="1",
         )
         env.update(self.env_overrides)
+        env.update(EXTRA_ENV)
         return env
 
     # --- lifecycle ---
@@ -243,6 +246,12 @@ class Service:
             out.setdefault("parse child", []).extend(tree[1:])
         if self.redis_proc:
             out["redis"] = self.redis_proc.tree()
+        for role, pid in self.helpers.items():
+            try:
+                me = psutil.Process(pid)
+                out[role] = [me, *me.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                pass
         return out
 
 
