@@ -1,5 +1,6 @@
 """Every robustness file of the shared corpus through the real, killable parse process: each ends in pages or a
-typed error within the page timeout, and the process that parses them is never lost."""
+typed error within the page timeout, and the process that parses them is never lost. Every page it sends is a
+whole Page in JSON, and the document's facts a whole DocumentInfo."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ import hashlib
 import uuid
 from collections.abc import AsyncIterator
 
+import msgspec
 import pytest
 
 from docparse.errors import DocparseError
 from docparse.filetypes import detect_type
 from docparse.jobs.runner import ChildPool, Opened, PageDone, PageFailed, ParseRequest, Waiting
+from docparse.results import DocumentInfo, Page
 from docparse.settings import Settings
-from docparse.storage import LocalStorage
 from tests.corpus import CORPUS_DIR, MISSING_REASON, load_manifest
 
 ENTRIES = [e for e in load_manifest() if e["set"] == "robustness"]
@@ -32,32 +34,24 @@ async def pool() -> AsyncIterator[ChildPool]:
     await p.close()
 
 
-@pytest.fixture(scope="module")
-def storage(tmp_path_factory: pytest.TempPathFactory) -> LocalStorage:
-    s = LocalStorage(tmp_path_factory.mktemp("robustness"))
-    s.ensure()
-    return s
-
-
 @pytest.mark.corpus
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e["path"] for e in ENTRIES])
-async def test_robustness_file_ends_typed(entry: dict, pool: ChildPool, storage: LocalStorage) -> None:
+async def test_robustness_file_ends_typed(entry: dict, pool: ChildPool) -> None:
     path = CORPUS_DIR / entry["path"]
     data = path.read_bytes()
     file_type = detect_type(data[:65536], path.name)
     if file_type is None:
         assert entry["expect"] != "ok", "a file that must parse was not recognised"
         return  # the API answers 415 unsupported_type: a typed refusal
-    job_id = str(uuid.uuid4())
     request = ParseRequest(
-        job_id=job_id,
+        job_id=str(uuid.uuid4()),
         path=str(path),
         file_type=file_type,
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
-        storage_root=str(storage.root),
         max_pages=100_000,
         password=entry["user_password"],
+        info=True,  # as a job's first run asks
     )
     opened, done, failed = None, [], []
     try:
@@ -65,6 +59,7 @@ async def test_robustness_file_ends_typed(entry: dict, pool: ChildPool, storage:
             if isinstance(event, Opened):
                 opened = event
             elif isinstance(event, PageDone):
+                assert msgspec.json.decode(event.data, type=Page).number == event.number
                 done.append(event.number)
             elif isinstance(event, PageFailed):
                 failed.append(event)
@@ -74,9 +69,8 @@ async def test_robustness_file_ends_typed(entry: dict, pool: ChildPool, storage:
         assert entry["expect"] != "ok", f"expected to parse, got {exc.code}: {exc.message}"
         assert exc.code != "internal" and exc.message
         return
-    finally:
-        storage.delete_job(job_id)
-    assert opened is not None
+    assert opened is not None and opened.info is not None
+    assert msgspec.json.decode(opened.info, type=DocumentInfo).page_count == opened.page_count
     assert entry["expect"] != "error" or not done, "a file that cannot be opened produced pages"
     if entry["expect"] == "ok":
         assert not failed, failed

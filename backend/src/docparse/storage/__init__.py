@@ -13,7 +13,6 @@ from docparse.storage.base import (
     segment_key,
     source_key,
 )
-from docparse.storage.local import LocalStorage
 from docparse.storage.objects import ObjectStorage, parse_storage_url
 
 if TYPE_CHECKING:
@@ -32,7 +31,6 @@ def open_storage(settings: Settings) -> Storage:
 
 
 __all__ = [
-    "LocalStorage",
     "ObjectStorage",
     "SourceWriter",
     "Storage",
