@@ -217,9 +217,6 @@ class Plans:
     async def delete(self, job_id: str) -> None:
         await reply(self.redis.delete(self.key(job_id)))
 
-    async def expire(self, job_id: str, ttl: int) -> None:
-        await reply(self.redis.expire(self.key(job_id), ttl))
-
 
 def progress_from(fields: Sequence[bytes | None]) -> Progress | None:
     """Progress from the plan's n, open and running fields (HMGET order); None for a job that never split."""

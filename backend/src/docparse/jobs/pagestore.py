@@ -102,10 +102,16 @@ class PageStore:
         entries: list[bytes | None] = await reply(self.redis.hmget(self.index_key(job_id), numbers))
         return [n for n, e in zip(numbers, entries, strict=True) if e is not None]
 
+    async def summary(self, job_id: str) -> tuple[list[PageError], int]:
+        """The failed pages and the number stored, in one round trip (for the job's ending)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self.failures_key(job_id))
+            pipe.hlen(self.index_key(job_id))
+            raw, stored = await pipe.execute()
+        return _errors(raw), int(stored)
+
     async def failures(self, job_id: str) -> list[PageError]:
-        raw: dict[bytes, bytes] = await reply(self.redis.hgetall(self.failures_key(job_id)))
-        errors = [msgspec.json.decode(v, type=PageError) for v in raw.values()]
-        return sorted(errors, key=lambda e: e.number)
+        return _errors(await reply(self.redis.hgetall(self.failures_key(job_id))))
 
     async def clear_failures(self, job_id: str) -> None:
         await reply(self.redis.delete(self.failures_key(job_id)))
@@ -147,11 +153,9 @@ class PageStore:
                 for number, offset, length in members:
                     yield number, data[offset - first : offset - first + length]
 
-    async def expire(self, job_id: str, ttl: int) -> None:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for key in self.keys(job_id):
-                pipe.expire(key, ttl) if ttl > 0 else pipe.persist(key)
-            await pipe.execute()
+
+def _errors(raw: dict[bytes, bytes]) -> list[PageError]:
+    return sorted((msgspec.json.decode(v, type=PageError) for v in raw.values()), key=lambda e: e.number)
 
 
 class SegmentBuffer:

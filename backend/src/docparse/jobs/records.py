@@ -121,10 +121,11 @@ redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
 """
 
-# Every change of state, as one check-and-set (see state.py). KEYS: the record, the live set. ARGV: the states
-# it may change from (space-separated), ttl (>0 expire, <0 persist, 0 leave), "1" to count the attempt, what
-# becomes of the job in the live set ("add", "remove" or ""), the job id, then fields and values. Returns
-# {result, state it was in}: result 0 when the record is gone, -1 when refused, else 1 or the attempt number.
+# Every change of state, as one check-and-set (see state.py). KEYS: the record, the live set, then the keys that
+# expire with the record (job_keys). ARGV: the states it may change from (space-separated), ttl (>0 expire, <0
+# persist, 0 leave), "1" to count the attempt, what becomes of the job in the live set ("add", "remove" or ""), the
+# job id, then fields and values. Returns {result, state it was in}: result 0 when the record is gone, -1 when
+# refused, else 1 or the attempt number.
 _TRANSITION = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0, ''} end
 local state = redis.call('HGET', KEYS[1], 'status') or 'queued'
@@ -133,7 +134,11 @@ if #ARGV > 5 then redis.call('HSET', KEYS[1], unpack(ARGV, 6)) end
 local result = 1
 if ARGV[3] == '1' then result = redis.call('HINCRBY', KEYS[1], 'attempts', 1) end
 local ttl = tonumber(ARGV[2])
-if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) elseif ttl < 0 then redis.call('PERSIST', KEYS[1]) end
+for i = 1, #KEYS do
+  if i ~= 2 then
+    if ttl > 0 then redis.call('EXPIRE', KEYS[i], ttl) elseif ttl < 0 then redis.call('PERSIST', KEYS[i]) end
+  end
+end
 if ARGV[4] == 'add' then redis.call('SADD', KEYS[2], ARGV[5]) elseif ARGV[4] == 'remove' then
   redis.call('SREM', KEYS[2], ARGV[5]) end
 return {result, state}
@@ -234,7 +239,8 @@ class RecordStore:
         """The check-and-set behind every operation of state.py: when the record's state is one of `sources`,
         set it to `to` (None: leave it) with `values`, in one step. A live target keeps the job in the live set
         (what the orphan rescue walks), a terminal one takes it out. Returns (0 when the record is gone, -1 when
-        refused, else 1 or the attempt number when `count_attempt`; the state the record was in)."""
+        refused, else 1 or the attempt number when `count_attempt`; the state the record was in). The `ttl`
+        applies to the keys beside the record too (job_keys): results expire with it, and live again with it."""
         fields = _to_hash(dict(values))
         if to is not None:
             fields["status"] = to.value
@@ -243,7 +249,8 @@ class RecordStore:
         live = "" if to is None else ("remove" if to in _TERMINAL else "add")
         head = [" ".join(sorted(sources)), str(ttl), "1" if count_attempt else "", live, job_id]
         args = head + [item for pair in fields.items() for item in pair]
-        result, state = await self._transition(keys=[self.key(job_id), self.live_key], args=args)
+        keys = [self.key(job_id), self.live_key, *self.job_keys(job_id)]
+        result, state = await self._transition(keys=keys, args=args)
         return int(result), JobState(state.decode()) if state else None
 
     async def delete(self, job_id: str) -> None:

@@ -251,7 +251,6 @@ class JobService(Orchestrator):
         await self._wait_settled(job_id, wait)
         await self.pages.clear_failures(job_id)
         await self.plans.delete(job_id)
-        await self.pages.expire(job_id, -1)  # live again: its pages no longer expire
         await state.reopen(self.records, job_id, password=password)
         job = build_parse_job(job_id, self.settings)
         await self.queue.redis.delete(job.abort_id)  # a stale abort marker would make SAQ refuse the new job

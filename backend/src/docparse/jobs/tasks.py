@@ -142,8 +142,6 @@ async def _begin(unit: Unit) -> tuple[JobRecord, str | None]:
             raise _Skip("the job had already finished")
         if attempt == 0:
             raise JobNotFound("The job was deleted before it could run.")
-        if await deps.plans.ended(job_id, 0):  # this job's first run split it and ended before SAQ heard
-            raise _Skip("the job's first run had already handed its pages to chunks")
         unit.attempt = attempt
         return record, password
     step = await deps.plans.start(job_id, unit.number, unit.attempt)
@@ -160,6 +158,10 @@ async def _parse(unit: Unit, record: JobRecord, password: str | None, bound: Any
     if unit.number == 0:
         indices = None
         skip = await deps.pages.stored_numbers(job_id)
+        # A first run that split the job ended there; if SAQ runs it again (its worker died before SAQ heard),
+        # the chunks have its pages. (It stored pages before splitting, so a job with none never split.)
+        if skip and await deps.plans.ended(job_id, 0):
+            raise _Skip("the job's first run had already handed its pages to chunks")
         budget = settings.chunk_probe if settings.chunk_seconds > 0 else None
     else:
         numbers = await deps.plans.pages(job_id, unit.number) or []
@@ -287,6 +289,9 @@ async def _split(unit: Unit, bound: Any) -> None:
 async def _end_unit(unit: Unit, bound: Any) -> None:
     """End this unit; the run that ends the job's last unit writes the job's ending."""
     deps, job_id = unit.deps, unit.job_id
+    if unit.number == 0 and not unit.split:  # the job never split (only its first run splits it): no plan
+        await _finish_job(unit, bound)
+        return
     # Unit 0 belongs to whichever attempt split it (a re-run after a dead worker counts another attempt).
     step = await deps.plans.end(job_id, unit.number, unit.attempt if unit.number else None)
     if step.refused:
@@ -311,8 +316,7 @@ async def finish_job(
     record = await records.get(job_id)
     if record is None or record.status in TERMINAL:
         return None
-    failures = await pages.failures(job_id)
-    stored = await pages.count(job_id)
+    failures, stored = await pages.summary(job_id)
     fields: RecordUpdate = {"pages_done": stored, "failed_pages": failures}
     if record.cancel_requested:
         outcome = JobState.CANCELLED
@@ -327,10 +331,8 @@ async def finish_job(
     else:
         outcome = JobState.COMPLETED
         written = await state.complete(records, job_id, ttl, **fields)
-    if not written:
+    if not written:  # (the pages' index and the plan now expire with the record)
         return None
-    await pages.expire(job_id, ttl)  # the pages' index and the plan expire with the record
-    await plans.expire(job_id, ttl)
     seconds = time.time() - (record.started_at or record.created_at)
     await count_finished(
         records.redis, settings.queue_name, status=outcome, pages_parsed=stored, pages_failed=len(failures),
@@ -346,11 +348,8 @@ async def _fail_job(unit: Unit, exc: DocparseError, bound: Any) -> None:
     deps, job_id, ttl = unit.deps, unit.job_id, unit.settings.result_ttl
     bound.info("parse ended", status=JobState.FAILED, code=exc.code, error=exc.message)
     await deps.plans.stop(job_id)
-    failures = await deps.pages.failures(job_id)
-    stored = await deps.pages.count(job_id)
+    failures, stored = await deps.pages.summary(job_id)
     if await state.fail(deps.records, job_id, ttl, exc, pages_done=stored, failed_pages=failures):
-        await deps.pages.expire(job_id, ttl)
-        await deps.plans.expire(job_id, ttl)
         await count_finished(
             deps.records.redis, unit.settings.queue_name, status=JobState.FAILED, pages_parsed=stored,
             pages_failed=len(failures), seconds=0.0,
