@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from docparse.errors import InvalidRequest
+from docparse.messages import Msg
 
 _PART = re.compile(r"^\s*(\d+)?\s*(-)?\s*(\d+)?\s*$")
 
@@ -15,13 +16,13 @@ def _parts(spec: str) -> list[tuple[int, int | None]]:
     for raw in spec.split(","):
         match = _PART.match(raw)
         if not raw.strip() or not match or not (match[1] or match[3]):
-            raise InvalidRequest(f"pages: '{raw.strip()}' is not a page or a range like 1-3, 7 or 10-.")
+            raise InvalidRequest(Msg("pages.not_a_range", spec=raw.strip()))
         first = int(match[1]) if match[1] else 1
         last = int(match[3]) if match[3] else (None if match[2] else first)
         if first < 1:
-            raise InvalidRequest(f"pages: '{raw.strip()}' is not a valid range (pages are numbered from 1).")
+            raise InvalidRequest(Msg("pages.from_one", spec=raw.strip()))
         if last is not None and last < first:
-            raise InvalidRequest(f"pages: '{raw.strip()}' runs backwards; write {last}-{first}.")
+            raise InvalidRequest(Msg("pages.backwards", spec=raw.strip(), first=first, last=last))
         parts.append((first, last))
     return parts
 
@@ -40,7 +41,7 @@ def parse_page_ranges(spec: str | None, page_count: int, *, strict: bool = True)
     selected: set[int] = set()
     for first, last in _parts(spec):
         if strict and first > page_count:
-            raise InvalidRequest(f"pages: {first} is beyond the document's {page_count} pages.")
+            raise InvalidRequest(Msg("pages.beyond", first=first, count=page_count))
         end = page_count if last is None else min(last, page_count)
         selected.update(range(first - 1, end))
     return sorted(selected)

@@ -16,23 +16,16 @@ from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Receive, Scope, Send
 
 from docparse.errors import Forbidden, Unauthorized
+from docparse.messages import Msg
 
 PUBLIC = ""  # the owner of every job when authentication is off
 
 MONITOR_PATH = "/monitor"
 MONITOR_COOKIE = "docparse_monitor"
 MONITOR_SESSION_SECONDS = 12 * 3600
-MONITOR_OFF = (
-    "The monitor is off because API keys are on and no operator key is set: set DOCPARSE_ADMIN_KEYS to open it "
-    "with an operator key."
-)
-MONITOR_NOT_FOR_TENANTS = (
-    "The monitor shows every tenant's jobs: it takes an operator key (DOCPARSE_ADMIN_KEYS), not an API key."
-)
-MONITOR_NEEDS_KEY = (
-    "The monitor needs an operator key: send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>', "
-    "or open /monitor?api_key=<key> once in a browser."
-)
+MONITOR_OFF = Msg("monitor.off")
+MONITOR_NOT_FOR_TENANTS = Msg("monitor.not_for_tenants")
+MONITOR_NEEDS_KEY = Msg("monitor.needs_key")
 
 
 def owner_of(key: str) -> str:

@@ -15,6 +15,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage, Stream
 
 from docparse import tessdata
 from docparse.api.auth import require_key
+from docparse.api.i18n import ACCEPT_LANGUAGE, LANG, localize_status, status_message
 from docparse.api.openapi import UploadOperation, with_success_media
 from docparse.api.problems import problem_responses
 from docparse.api.schemas import (
@@ -34,13 +35,13 @@ from docparse.filetypes import SUPPORTED_TYPES
 from docparse.jobs.orchestrator import Orchestrator, StoredUpload
 from docparse.jobs.state import JobState
 from docparse.jobs.status import JobStatus
+from docparse.messages import Lang, Msg, render
 from docparse.pageranges import validate_page_spec
 from docparse.results import DocumentInfo, Page
 from docparse.settings import Settings
 
 OCR_MODES = ("auto", "always", "never")
 
-ACCEPTED_MESSAGE = "The file was uploaded and queued for processing."
 _encode = msgspec.json.Encoder().encode
 
 
@@ -48,17 +49,15 @@ def _ocr_options(fields: dict[str, str], settings: Settings) -> dict[str, str]:
     """The `ocr` and `ocr_languages` form fields, checked against what this server's Tesseract reads."""
     mode = (fields.get("ocr") or "").strip().lower() or "auto"
     if mode not in OCR_MODES:
-        raise InvalidRequest("ocr: 'auto' (pages without a text layer), 'always' or 'never'.")
+        raise InvalidRequest(Msg("options.ocr"))
     languages = (fields.get("ocr_languages") or "").strip() or settings.ocr_languages
     if not tessdata.valid_languages(languages):
-        raise InvalidRequest("ocr_languages: Tesseract language names joined by '+', e.g. 'kor+eng'.")
+        raise InvalidRequest(Msg("options.ocr_languages"))
     installed = tessdata.installed_languages()
     missing = tessdata.missing_languages(languages)
     # Where OCR is not installed at all, pages that need it say so in a notice (ocr_unavailable) instead.
     if mode != "never" and installed and missing:
-        raise InvalidRequest(
-            f"ocr_languages: this server has no traineddata for {', '.join(missing)}; it reads {', '.join(installed)}."
-        )
+        raise InvalidRequest(Msg("options.ocr_missing", missing=", ".join(missing), installed=", ".join(installed)))
     return {"ocr": mode, "ocr_languages": languages}
 
 
@@ -72,9 +71,9 @@ def _parse_flags(raw: str | None) -> dict[str, bool]:
             names = [n.strip() for n in raw.split(",") if n.strip()]
             flags = msgspec.convert(dict.fromkeys(names, True), ParseFlags)
     except msgspec.ValidationError as exc:
-        raise InvalidRequest(f"options: {exc}. Known options: tables, markdown, images, links.") from None
+        raise InvalidRequest(Msg("options.invalid", reason=str(exc))) from None
     except msgspec.DecodeError:
-        raise InvalidRequest("options: not valid JSON.") from None
+        raise InvalidRequest(Msg("options.not_json")) from None
     return msgspec.structs.asdict(flags)
 
 
@@ -82,6 +81,8 @@ class UploadController(Controller):
     path = "/upload"
     tags = ["jobs"]
     guards = [require_key]
+    dependencies = {"lang": LANG}
+    parameters = ACCEPT_LANGUAGE
 
     @post(
         status_code=202,
@@ -91,7 +92,9 @@ class UploadController(Controller):
         operation_class=UploadOperation,
         responses=problem_responses(400, 413, 415, 429),
     )
-    async def upload(self, request: Request[Any, Any, Any], jobs: Orchestrator, owner: str) -> Response[UploadAccepted]:
+    async def upload(
+        self, request: Request[Any, Any, Any], jobs: Orchestrator, owner: str, lang: Lang
+    ) -> Response[UploadAccepted]:
         """Multipart form: `file` (required), `password`, `pages` (e.g. `1-3,7`), `options` (`tables,markdown`),
         `ocr` (`auto`, `always`, `never`), `ocr_languages` (e.g. `kor+eng`).
         429 with Retry-After when DOCPARSE_MAX_QUEUED jobs already wait (checked before the body is read, and
@@ -124,7 +127,7 @@ class UploadController(Controller):
             job_id=job_id,
             filename=received.filename,
             file_type=received.file_type,
-            message=ACCEPTED_MESSAGE,
+            message=render(Msg("upload.accepted"), lang),
             size=received.size,
             status_url=location,
             result_url=f"{location}/result",
@@ -137,10 +140,12 @@ class JobController(Controller):
     path = "/jobs/{job_id:uuid}"
     tags = ["jobs"]
     guards = [require_key]
+    dependencies = {"lang": LANG}
+    parameters = ACCEPT_LANGUAGE
 
     @get(operation_id="getJob", summary="Status and progress of a job", responses=problem_responses(404))
-    async def status(self, job_id: FromPath[uuid.UUID], jobs: Orchestrator, owner: str) -> JobStatus:
-        return await jobs.status(str(job_id), owner)
+    async def status(self, job_id: FromPath[uuid.UUID], jobs: Orchestrator, owner: str, lang: Lang) -> JobStatus:
+        return localize_status(await jobs.status(str(job_id), owner), lang)
 
     @get(
         "/result",
@@ -186,10 +191,10 @@ class JobController(Controller):
         summary="Cancel a queued or processing job",
         responses=problem_responses(404, 409),
     )
-    async def cancel(self, job_id: FromPath[uuid.UUID], jobs: Orchestrator, owner: str) -> JobStatus:
+    async def cancel(self, job_id: FromPath[uuid.UUID], jobs: Orchestrator, owner: str, lang: Lang) -> JobStatus:
         """A queued job is cancelled at once; a processing one stops within a page (its parse process is
         killed) and ends `cancelled` with the pages done so far. 409 for a finished job."""
-        return await jobs.cancel(str(job_id), owner)
+        return localize_status(await jobs.cancel(str(job_id), owner), lang)
 
     @post(
         "/retry",
@@ -199,11 +204,17 @@ class JobController(Controller):
         responses=problem_responses(400, 404, 409),
     )
     async def retry(
-        self, job_id: FromPath[uuid.UUID], jobs: Orchestrator, owner: str, data: JSONBody[RetryRequest | None] = None
+        self,
+        job_id: FromPath[uuid.UUID],
+        jobs: Orchestrator,
+        owner: str,
+        lang: Lang,
+        data: JSONBody[RetryRequest | None] = None,
     ) -> JobStatus:
         """Re-runs the same stored file under the same job id (its URLs stay valid); `attempts` keeps counting.
         Send `{"password": "..."}` to retry an encrypted document with its password."""
-        return await jobs.retry(str(job_id), password=data.password if data else None, owner=owner)
+        status = await jobs.retry(str(job_id), password=data.password if data else None, owner=owner)
+        return localize_status(status, lang)
 
     @delete(
         status_code=204,
@@ -227,6 +238,7 @@ class JobController(Controller):
         job_id: FromPath[uuid.UUID],
         jobs: Orchestrator,
         owner: str,
+        lang: Lang,
         last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
     ) -> ServerSentEvent:
         """Each event (type `status`) carries the status object; the stream ends after a terminal status. A
@@ -241,7 +253,8 @@ class JobController(Controller):
                 event_id = f"{status.status}:{status.attempts}:{status.pages_done}:{len(status.failed_pages)}"
                 if event_id == last_event_id:
                     continue
-                yield ServerSentEventMessage(data=_encode(status).decode(), event="status", id=event_id)
+                data = _encode(localize_status(status, lang)).decode()  # in the language of the opening request
+                yield ServerSentEventMessage(data=data, event="status", id=event_id)
 
         return ServerSentEvent(stream(), retry_duration=2000, headers={"Cache-Control": "no-cache"})
 
@@ -267,14 +280,14 @@ class JobController(Controller):
         responses={200: ResponseSpec(Page, description="The page", generate_examples=False), **problem_responses(404)},
     )
     async def page(
-        self, job_id: FromPath[uuid.UUID], number: FromPath[int], jobs: Orchestrator, owner: str
+        self, job_id: FromPath[uuid.UUID], number: FromPath[int], jobs: Orchestrator, owner: str, lang: Lang
     ) -> Response[bytes]:
         status = await jobs.status(str(job_id), owner)
         data = await jobs.page_json(str(job_id), number)
         if data is None:
             if number in status.failed_pages:
-                raise JobNotFound(f"Page {number} could not be parsed.")
-            raise JobNotFound(f"Page {number} is not available ({status.message}).")
+                raise JobNotFound(Msg("page.failed", page=number))
+            raise JobNotFound(Msg("page.not_available", page=number, status=status_message(status)))
         return Response(data, media_type="application/json")
 
     @get(
@@ -335,12 +348,15 @@ class JobListController(Controller):
     path = "/jobs"
     tags = ["jobs"]
     guards = [require_key]
+    dependencies = {"lang": LANG}
+    parameters = ACCEPT_LANGUAGE
 
     @get(operation_id="listJobs", summary="History of jobs, newest first", responses=problem_responses(400))
     async def list_jobs(
         self,
         jobs: Orchestrator,
         owner: str,
+        lang: Lang,
         status: FromQuery[JobState | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         cursor: FromQuery[str | None] = None,
@@ -348,7 +364,7 @@ class JobListController(Controller):
         """`status` filters; pass `next_cursor` back as `cursor` for the next page (`null` on the last one).
         Finished jobs stay listed until their retention ends (`expires_at`)."""
         found, next_cursor = await jobs.list_jobs(status=status, limit=limit, cursor=cursor, owner=owner)
-        return JobList(jobs=found, next_cursor=next_cursor)
+        return JobList(jobs=[localize_status(status, lang) for status in found], next_cursor=next_cursor)
 
 
 class HealthController(Controller):

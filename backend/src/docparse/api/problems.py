@@ -1,4 +1,5 @@
-"""One mapper from errors to RFC 9457 problem details, each with a stable machine `code`."""
+"""One mapper from errors to RFC 9457 problem details, each with a stable machine `code` and a `detail` in the
+caller's language (Accept-Language: English or Korean)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from litestar.types import ExceptionHandlersMap
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from docparse.api.i18n import negotiate
 from docparse.errors import DocparseError, Unavailable
+from docparse.messages import CATALOGUE, Lang, Msg, localize, render
 
 log = structlog.get_logger(__name__)
 
@@ -62,22 +65,41 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
-def problem(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> Response[Problem]:
+def problem(
+    status: int, code: str, detail: str, headers: dict[str, str] | None = None, lang: Lang = "en"
+) -> Response[Problem]:
     body = Problem(
         type=f"urn:docparse:error:{code}", title=HTTPStatus(status).phrase, status=status, detail=detail, code=code
     )
-    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    said = {"Content-Language": lang, "Vary": "Accept-Language"}
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers={**(headers or {}), **said})
 
 
-def docparse_error_handler(_: Request[Any, Any, Any], exc: DocparseError) -> Response[Problem]:
-    return problem(exc.status_code, exc.code, exc.message, exc.headers)
+def _lang(request: Request[Any, Any, Any]) -> Lang:
+    return negotiate(request.headers.get("accept-language"))
 
 
-def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+def docparse_error_handler(request: Request[Any, Any, Any], exc: DocparseError) -> Response[Problem]:
+    lang = _lang(request)
+    # Raised with a Msg (in this process): rendered as such; otherwise English that crossed from the jobs layer.
+    detail = render(exc.text, lang) if exc.text is not None else localize(exc.code, exc.message, lang)
+    return problem(exc.status_code, exc.code, detail, exc.headers, lang)
+
+
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+    """Litestar's own errors: its words in English; in Korean, ours for the status (Litestar's validation
+    report, naming the parameter, is kept)."""
+    lang = _lang(request)
     detail = exc.detail
-    if isinstance(exc, ValidationException) and exc.extra:
+    validation = isinstance(exc, ValidationException) and exc.extra
+    if lang != "en":
+        if validation:
+            detail = render(Msg("http.validation", reason=str(exc.extra)), lang)
+        elif detail == HTTPStatus(exc.status_code).phrase and f"http.{exc.status_code}" in CATALOGUE:
+            detail = render(Msg(f"http.{exc.status_code}"), lang)
+    elif validation:
         detail = f"{detail}: {exc.extra}"
-    return problem(exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"), detail, exc.headers)
+    return problem(exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"), detail, exc.headers, lang)
 
 
 def redis_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
@@ -89,7 +111,8 @@ def redis_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Resp
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     log.exception("unhandled error", path=request.url.path, exc_info=exc)
-    return problem(500, "internal", "Something went wrong inside docparse. The error was logged.")
+    lang = _lang(request)
+    return problem(500, "internal", render(Msg("error.internal_logged"), lang), lang=lang)
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {

@@ -14,6 +14,7 @@ from multipart import MultipartError, MultipartSegment, ParserLimitReached, Push
 from docparse.errors import EmptyFile, FileTooLarge, InvalidRequest, UnsupportedType
 from docparse.filetypes import detect_type
 from docparse.jobs.orchestrator import UploadSink
+from docparse.messages import Msg, format_size, sizes_apart
 
 HEAD_BYTES = 64 * 1024  # enough to tell every supported type apart
 FIELD_LIMIT = 64 * 1024  # text fields (password, pages, options) are small
@@ -23,9 +24,9 @@ MAX_HEADERS = 8  # per part (the parser's default; RFC 7578 needs at most 3)
 MAX_HEADER_LINE = 4096 + 128  # the parser's default; a file name must fit in its header line
 # The parser says which of its limits was passed only in words: say it in ours.
 PARSER_LIMITS = {
-    "Maximum segment count exceeded": f"more than {MAX_PARTS} parts",
-    "Maximum segment header count exceeded": f"more than {MAX_HEADERS} headers in one part",
-    "Maximum segment header length exceeded": "a header line longer than 4 KiB (a file name must fit in one)",
+    "Maximum segment count exceeded": Msg("upload.limit_parts", count=MAX_PARTS),
+    "Maximum segment header count exceeded": Msg("upload.limit_headers", count=MAX_HEADERS),
+    "Maximum segment header length exceeded": Msg("upload.limit_header_line", size="4 KiB"),
 }
 
 
@@ -58,10 +59,11 @@ async def receive_upload(request: Request[Any, Any, Any], destination: UploadSin
     media_type, params = request.content_type
     boundary = params.get("boundary")
     if media_type != "multipart/form-data" or not boundary:
-        raise InvalidRequest("Send the document as multipart/form-data, in a field named 'file'.")
+        raise InvalidRequest(Msg("upload.not_multipart"))
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > max_bytes + FORM_OVERHEAD:
-        raise FileTooLarge(_too_large(max_bytes))
+        size, limit = sizes_apart(int(length), max_bytes)
+        raise FileTooLarge(Msg("upload.too_large", size=size, limit=limit))
     try:
         return await _stream(request, boundary, destination, max_bytes)
     except BaseException:
@@ -114,18 +116,18 @@ async def _stream(
                     elif segment is not None and segment.filename is None:
                         text.extend(event)
                         if len(text) > FIELD_LIMIT:
-                            raise InvalidRequest(f"The form field '{segment.name}' is too long.")
+                            raise InvalidRequest(Msg("upload.field_too_long", name=segment.name))
                 if parser.closed:
                     break
     except ParserLimitReached as exc:
         limit = PARSER_LIMITS.get(str(exc), str(exc))
-        raise InvalidRequest(f"The multipart body passes a limit of this server: {limit}.") from None
+        raise InvalidRequest(Msg("upload.parser_limit", detail=limit)) from None
     except MultipartError as exc:
-        raise InvalidRequest(f"The multipart body is malformed: {exc}") from None
+        raise InvalidRequest(Msg("upload.malformed", reason=str(exc))) from None
     # (The sink was closed, making the file the job's source, when its part ended; on any error the caller
     # discards it instead.)
     if not found:
-        raise InvalidRequest("No file was sent: put the document in a multipart field named 'file'.")
+        raise InvalidRequest(Msg("upload.no_file"))
     if size == 0:
         raise EmptyFile()
     file_type = detect_type(bytes(head), filename)
@@ -134,5 +136,5 @@ async def _stream(
     return ReceivedUpload(sanitize_filename(filename), file_type, size, digest.hexdigest(), fields)
 
 
-def _too_large(max_bytes: int) -> str:
-    return f"The file is larger than this server's limit of {max_bytes // (1024 * 1024)} MiB."
+def _too_large(max_bytes: int) -> Msg:
+    return Msg("upload.too_large_stream", limit=format_size(max_bytes, 2))

@@ -12,6 +12,7 @@ from saq import Job, Status
 from docparse.errors import DocparseError, JobCancelled, WorkerLost
 from docparse.jobs.records import JobRecord
 from docparse.jobs.state import TERMINAL, JobState, aborted_by_operator
+from docparse.messages import english, status_text
 
 __all__ = ["ChunkCounts", "ErrorInfo", "JobState", "JobStatus", "LiveCounts", "build_status", "merged_state"]
 
@@ -150,16 +151,7 @@ def build_status(
 def _message(
     state: JobState, done: int, total: int | None, failed_count: int, position: int | None, error: ErrorInfo | None
 ) -> str:
-    if state == JobState.QUEUED:
-        if position:
-            return f"Queued; {position} job{'s' if position != 1 else ''} ahead"
-        return "Queued; next in line" if position == 0 else "Queued"
-    pages = f"{done}/{total} pages processed" if total else ""
-    failed = f", {failed_count} failed" if failed_count else ""
-    if state == JobState.PROCESSING:
-        return (pages + failed) if pages else "Opening the document"
-    if state == JobState.COMPLETED:
-        return f"Completed: {pages}{failed}" if pages else "Completed"
-    if state == JobState.CANCELLED:
-        return f"Cancelled after {pages}" if pages else "Cancelled"
-    return error.message if error else "Failed"
+    """In English; the API says it again in the caller's language from the same fields (docparse.messages)."""
+    if state == JobState.FAILED and error:
+        return error.message
+    return english(status_text(state, done, total, failed_count, position))

@@ -10,6 +10,7 @@ import pymupdf
 from pymupdf import mupdf
 
 from docparse.errors import Corrupt, DocparseError, InvalidRequest
+from docparse.messages import Msg
 from docparse.parsing.engine import mupdf_reason, take_warnings
 from docparse.parsing.markdown import page_markdown
 from docparse.parsing.ocr import OcrResult, OcrUnavailable, engine_version, ocr_page
@@ -39,7 +40,7 @@ def parse_page(
 
     `on_ocr` is called when the page turns out to need OCR, before Tesseract starts (it takes seconds)."""
     if not 0 <= index < doc.page_count:
-        raise InvalidRequest(f"pages: {index + 1} is beyond the document's {doc.page_count} pages.")
+        raise InvalidRequest(Msg("pages.beyond", first=index + 1, count=doc.page_count))
     try:
         return _parse(doc.load_page(index), options, on_ocr)
     except (DocparseError, MemoryError):
