@@ -25,7 +25,7 @@ describe('JobCard', () => {
     const { actions, user } = setup(makeJob({ status: 'queued', queue_position: 3 }));
     const card = screen.getByRole('article', { name: 'report.pdf' });
     expect(within(card).getByText('Queued')).toBeInTheDocument();
-    expect(within(card).getByText('Position 3 in the queue')).toBeInTheDocument();
+    expect(within(card).getByText('3 jobs ahead in the queue')).toBeInTheDocument();
     expect(within(card).getByText(/PDF/)).toBeInTheDocument();
     expect(screen.queryByRole('button', { name: 'Retry' })).not.toBeInTheDocument();
 
@@ -33,7 +33,12 @@ describe('JobCard', () => {
     expect(actions.cancel).toHaveBeenCalledWith(makeJob().job_id);
   });
 
-  it('shows a processing job as "4/10 pages" with a progress bar and an ETA', () => {
+  it('says "next in the queue" when no job is ahead', () => {
+    setup(makeJob({ status: 'queued', queue_position: 0 }));
+    expect(screen.getByText('Next in the queue')).toBeInTheDocument();
+  });
+
+  it('shows a processing job as "4/10 pages" with a progress bar, and no ETA from a single status', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(new Date('2025-01-02T03:05:05Z'));
     setup(
@@ -48,7 +53,7 @@ describe('JobCard', () => {
     const bar = screen.getByRole('progressbar', { name: 'Parsing progress of report.pdf' });
     expect(bar).toHaveAttribute('value', '40');
     expect(bar).toHaveAttribute('aria-valuetext', '4/10 pages');
-    expect(screen.getByText('4/10 pages · about 30 sec left')).toBeInTheDocument();
+    expect(screen.getByText('4/10 pages')).toBeInTheDocument();
     expect(bar.closest('[aria-live="polite"]')).not.toBeNull();
     expect(screen.getByRole('button', { name: 'Cancel' })).toBeEnabled();
   });
@@ -100,17 +105,71 @@ describe('JobCard', () => {
     expect(screen.queryByRole('button', { name: 'Retry' })).not.toBeInTheDocument();
   });
 
-  it('shows a failed job with what to do and retries it', async () => {
+  it('says "1 page" and "under a second" for a one-page document parsed at once', () => {
+    setup(
+      makeJob({
+        status: 'completed',
+        pages_done: 1,
+        pages_total: 1,
+        started_at: '2025-01-02T03:04:05.100Z',
+        finished_at: '2025-01-02T03:04:05.400Z',
+      }),
+    );
+    expect(screen.getByText('Parsed 1 page in under a second')).toBeInTheDocument();
+  });
+
+  it('retries a failure that may pass the second time', async () => {
     const { actions, user } = setup(
-      makeJob({ status: 'failed', error: { code: 'corrupt', message: 'cannot open broken document' } }),
+      makeJob({ status: 'failed', error: { code: 'worker_lost', message: 'the worker stopped' } }),
     );
     expect(screen.getByText('Failed')).toBeInTheDocument();
-    expect(screen.getByText('The file is damaged and could not be read.')).toBeInTheDocument();
-    expect(screen.getByText('Server message: cannot open broken document')).toBeInTheDocument();
+    expect(screen.getByText('The worker parsing this document stopped unexpectedly.')).toBeInTheDocument();
+    expect(screen.getByText('Server message: the worker stopped')).toBeInTheDocument();
     expect(screen.queryByRole('button', { name: 'Cancel' })).not.toBeInTheDocument();
 
     await user.click(screen.getByRole('button', { name: 'Retry' }));
     expect(actions.retry).toHaveBeenCalledWith(makeJob().job_id, undefined);
+  });
+
+  it.each(['corrupt', 'unsupported_type', 'too_many_pages', 'memory_limit'])(
+    'offers no Retry for "%s", which would fail the same way',
+    (code) => {
+      setup(makeJob({ status: 'failed', error: { code, message: 'the server says why' } }));
+      expect(screen.getByText('Failed')).toBeInTheDocument();
+      expect(screen.getByText('Server message: the server says why')).toBeInTheDocument();
+      expect(screen.queryByRole('button', { name: 'Retry' })).not.toBeInTheDocument();
+    },
+  );
+
+  it('says what to do for a damaged file instead of offering Retry', () => {
+    setup(makeJob({ status: 'failed', error: { code: 'corrupt', message: 'cannot open broken document' } }));
+    expect(screen.getByText('The file is damaged and could not be read.')).toBeInTheDocument();
+    expect(screen.getByText(/save or export it again/)).toBeInTheDocument();
+  });
+
+  it('offers a new page range for a range the document does not have, and uploads the file again with it', async () => {
+    const job = makeJob({
+      status: 'failed',
+      error: { code: 'invalid_request', message: "pages: 5 is beyond the document's 1 page." },
+    });
+    const reupload = vi.fn<NonNullable<JobActions['reupload']>>(async () => undefined);
+    const actions = { cancel: vi.fn(), retry: vi.fn(), canReupload: () => true, reupload };
+    render(JobCard, { job, actions });
+    const user = userEvent.setup();
+    expect(screen.getByText('The page range does not fit this document.')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Retry' })).not.toBeInTheDocument();
+    const submit = screen.getByRole('button', { name: 'Upload again with these pages' });
+    expect(submit).toBeDisabled();
+    await user.type(screen.getByLabelText('New page range'), '1');
+    await user.click(submit);
+    expect(reupload).toHaveBeenCalledWith(job.job_id, '1');
+    expect(actions.retry).not.toHaveBeenCalled();
+  });
+
+  it('sends to the upload form for a bad page range when this tab no longer has the file', () => {
+    setup(makeJob({ status: 'failed', error: { code: 'invalid_request', message: 'pages: 5 is beyond' } }));
+    expect(screen.getByRole('link', { name: 'Upload the file again' })).toHaveAttribute('href', '#/');
+    expect(screen.queryByRole('button', { name: 'Retry' })).not.toBeInTheDocument();
   });
 
   it('asks for the password of an encrypted PDF and retries with it', async () => {

@@ -18,7 +18,7 @@ describe('LanguageSwitch', () => {
       upload: vi.fn(),
       onAccepted: vi.fn(),
       config: () => config.value,
-      formatBytes: (bytes) => i18n.bytes(bytes),
+      formatSizes: (size, limit) => i18n.bytesApart(size, limit),
     });
     render(LanguageSwitch);
     render(UploadZone, { store, config });

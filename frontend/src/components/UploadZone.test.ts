@@ -17,15 +17,15 @@ function setup(maxBytes = 1_000_000) {
     upload,
     onAccepted,
     config: () => config.value,
-    formatBytes: (bytes) => i18n.bytes(bytes),
+    formatSizes: (size, limit) => i18n.bytesApart(size, limit),
   });
   render(UploadZone, { store, config });
-  // applyAccept off: the point is to see what the app does with a file the picker would have let through
-  const user = userEvent.setup({ applyAccept: false });
+  const user = userEvent.setup();
   return { store, upload, onAccepted, user };
 }
 
-const pdf = (name = 'report.pdf', size = 2048) => new File(['x'.repeat(size)], name, { type: 'application/pdf' });
+const pdf = (name = 'report.pdf', size = 2048) =>
+  new File(['%PDF-1.7\n' + 'x'.repeat(Math.max(0, size - 9))], name, { type: 'application/pdf' });
 
 describe('UploadZone', () => {
   beforeEach(() => i18n.set('en'));
@@ -51,39 +51,62 @@ describe('UploadZone', () => {
     expect(request.pages).toBe('1-3,7');
     expect(request.options).toEqual(['tables']);
     expect(onAccepted.mock.calls.map(([job]) => job.job_id)).toEqual(['job-a.pdf', 'job-b.pdf']);
+    // each job keeps what its file was sent with (to send it again with other pages)
+    expect(onAccepted.mock.calls[0][1]).toMatchObject({ pages: '1-3,7', options: ['tables'] });
     // accepted files leave the list: their job cards take over
     expect(screen.queryByRole('list', { name: 'Files to upload' })).not.toBeInTheDocument();
+    // the password belonged to those files: it does not go with the next ones
+    expect(screen.getByLabelText('Password')).toHaveValue('');
+    await user.upload(screen.getByLabelText('Choose files'), pdf('c.pdf'));
+    await user.click(screen.getByRole('button', { name: 'Upload' }));
+    await waitFor(() => expect(upload).toHaveBeenCalledTimes(3));
+    expect(upload.mock.calls[2][0].password).toBeUndefined();
   });
 
   it('rejects an unsupported type and an oversized file before uploading', async () => {
     const { upload, user } = setup(10_000);
-    const docx = new File(['PK'], 'notes.docx', {
+    const docx = new File(['PK\x03\x04'], 'notes.docx', {
       type: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
     });
     await user.upload(screen.getByLabelText('Choose files'), [docx, pdf('huge.pdf', 20_000)]);
 
+    await waitFor(() => expect(screen.getAllByRole('alert')).toHaveLength(2));
     const alerts = screen.getAllByRole('alert');
     expect(alerts[0]).toHaveTextContent('This file type is not supported.');
-    expect(alerts[1]).toHaveTextContent('The file is 20 kB; this server accepts files up to 10 kB.');
+    expect(alerts[1]).toHaveTextContent('The file is 20 KiB; this server accepts files up to 9.8 KiB.');
 
     await user.click(screen.getByRole('button', { name: 'Upload' }));
     expect(upload).not.toHaveBeenCalled();
   });
 
-  it('leaves the type to the server when neither the name nor the browser says one', async () => {
+  it('decides the type by the bytes, as the server does: a PDF named .bin goes, a WebP does not', async () => {
     const { upload, user } = setup();
     const renamed = new File(['%PDF-1.7'], 'report.bin', { type: 'application/octet-stream' });
-    await user.upload(screen.getByLabelText('Choose files'), renamed);
-    expect(screen.queryByRole('alert')).not.toBeInTheDocument();
+    const webp = new File([new Uint8Array([0x52, 0x49, 0x46, 0x46, 0xa8, 1, 0, 0, 0x57, 0x45, 0x42, 0x50])], 'photo.webp', {
+      type: 'image/webp',
+    });
+    await user.upload(screen.getByLabelText('Choose files'), [renamed, webp]);
+    expect(await screen.findByRole('alert')).toHaveTextContent('This file type is not supported.');
+    expect(screen.getAllByRole('alert')).toHaveLength(1);
     await user.click(screen.getByRole('button', { name: 'Upload' }));
     await waitFor(() => expect(upload).toHaveBeenCalledOnce());
+    expect(upload.mock.calls[0][0].file.name).toBe('report.bin');
+  });
+
+  it('uploads a file still being checked once its check is done', async () => {
+    const { store, upload } = setup();
+    const adding = store.add([pdf('quick.pdf')]);
+    expect(store.items[0].state).toBe('checking');
+    await store.start();
+    await adding;
+    expect(upload).toHaveBeenCalledOnce();
   });
 
   it('accepts dropped files and rejects an empty one', async () => {
     const { store } = setup();
     const zone = screen.getByRole('group', { name: 'Drop files here' });
     await fireEvent.drop(zone, { dataTransfer: { files: [new File([], 'empty.pdf', { type: 'application/pdf' })] } });
-    expect(screen.getByRole('alert')).toHaveTextContent('The file is empty.');
+    expect(await screen.findByRole('alert')).toHaveTextContent('The file is empty.');
     expect(store.items[0].state).toBe('rejected');
   });
 
@@ -105,9 +128,21 @@ describe('UploadZone', () => {
     expect(bar).toHaveAttribute('max', '2048');
     expect(screen.getByText('Uploading… 50%')).toBeInTheDocument();
 
-    fail(new ApiError(413, { code: 'file_too_large', status: 413, detail: 'scan.pdf is 120 MB; the limit is 100 MB.' }));
-    expect(await screen.findByRole('alert')).toHaveTextContent('scan.pdf is 120 MB; the limit is 100 MB.');
-    expect(screen.getByRole('button', { name: 'Upload again' })).toBeInTheDocument();
+    fail(new ApiError(413, { code: 'file_too_large', status: 413, detail: 'scan.pdf is 120 MiB; the limit is 100 MiB.' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('scan.pdf is 120 MiB; the limit is 100 MiB.');
+    // the same file would be refused the same way: no "Upload again"
+    expect(screen.queryByRole('button', { name: 'Upload again' })).not.toBeInTheDocument();
+  });
+
+  it('offers "Upload again" after a failure that may pass, sending the same settings', async () => {
+    const { upload, user } = setup();
+    upload.mockRejectedValueOnce(new TypeError('Failed to fetch'));
+    await user.upload(screen.getByLabelText('Choose files'), pdf('scan.pdf'));
+    await user.type(screen.getByLabelText('Password'), 'pw');
+    await user.click(screen.getByRole('button', { name: 'Upload' }));
+    await user.click(await screen.findByRole('button', { name: 'Upload again' }));
+    await waitFor(() => expect(upload).toHaveBeenCalledTimes(2));
+    expect(upload.mock.calls[1][0].password).toBe('pw');
   });
 
   it('sends the OCR choice and languages, and explains OCR in Korean', async () => {

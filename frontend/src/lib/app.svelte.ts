@@ -40,8 +40,8 @@ export const history = new HistoryStore(api, jobs);
 export const uploads = new UploadsStore({
   upload: (request) => api.upload(request),
   config: () => config.value,
-  formatBytes: (bytes) => i18n.bytes(bytes),
-  onAccepted: (accepted, file) => jobs.addUploaded(accepted, file.size),
+  formatSizes: (size, limit) => i18n.bytesApart(size, limit),
+  onAccepted: (accepted, source) => jobs.addUploaded(accepted, source.file.size, source),
 });
 
 export const router = new Router();

@@ -15,7 +15,8 @@ const en = {
   'upload.drop': 'Drop files here',
   'upload.or': 'or',
   'upload.choose': 'Choose files',
-  'upload.hint': 'PDF, XPS, EPUB, MOBI, FB2, CBZ, SVG, TXT or images · up to {size} per file · at most {pages} pages',
+  'upload.hint':
+    'PDF, XPS, EPUB, MOBI, FB2, CBZ, SVG, TXT or images · up to {size} per file · at most {pages, plural, one {# page} other {# pages}}',
   'upload.password': 'Password',
   'upload.password_hint': 'Only for password-protected PDFs.',
   'upload.pages': 'Pages',
@@ -36,6 +37,7 @@ const en = {
   'upload.ocr_languages_invalid': 'Write languages like kor+eng, from those installed here: {languages}.',
   'upload.submit': 'Upload',
   'upload.files': 'Files to upload',
+  'upload.state.checking': 'Checking…',
   'upload.state.ready': 'Ready to upload',
   'upload.state.uploading': 'Uploading… {percent}%',
   'upload.state.done': 'Uploaded',
@@ -60,27 +62,41 @@ const en = {
   'status.cancelled': 'Cancelled',
 
   'job.progress': 'Parsing progress of {name}',
-  'job.pages': '{done}/{total} pages',
-  'job.pages_unknown': '{done} pages',
+  'job.pages': '{done}/{total, plural, one {# page} other {# pages}}',
+  'job.pages_unknown': '{done, plural, one {# page} other {# pages}}',
   'job.chunks': '{running} of {total} parts in parallel',
   'job.eta': 'about {time} left',
-  'job.queue_position': 'Position {position} in the queue',
+  'job.eta_soon': 'almost done',
+  'job.queue_position': '{position, plural, one {# job} other {# jobs}} ahead in the queue',
+  'job.queue_next': 'Next in the queue',
   'job.waiting': 'Waiting for a worker',
   'job.starting': 'Opening the document…',
-  'job.done': 'Parsed {total} pages in {time}',
-  'job.done_short': 'Parsed {total} pages',
-  'job.partial': '{done} of {total} pages were parsed before it stopped.',
-  'job.failed_pages': 'Pages that could not be parsed: {pages}',
+  'job.done': 'Parsed {total, plural, one {# page} other {# pages}} in {time}',
+  'job.done_fast': 'Parsed {total, plural, one {# page} other {# pages}} in under a second',
+  'job.done_short': 'Parsed {total, plural, one {# page} other {# pages}}',
+  'job.partial': '{done} of {total, plural, one {# page was} other {# pages were}} parsed before it stopped.',
+  'job.failed_pages': '{count, plural, one {Page} other {Pages}} that could not be parsed: {pages}',
   'job.attempt': 'Attempt {n}',
   'job.created': 'Uploaded {date}',
   'job.expires': 'Kept until {date}',
   'job.cancel': 'Cancel',
   'job.retry': 'Retry',
   'job.delete': 'Delete',
+  'job.delete_label': 'Delete {name}',
+  'job.confirm_delete': 'Delete {name}?',
+  'job.confirm_delete_body': 'Its file and result are removed from the server. This cannot be undone.',
+  'job.confirm_delete_running':
+    'It is still {status, select, queued {waiting in the queue} other {being parsed}}: deleting it stops it, and its file and the pages parsed so far are removed from the server. This cannot be undone.',
+  'job.confirm_delete_yes': 'Delete',
+  'job.confirm_cancel': 'Keep it',
   'job.open': 'Open',
   'job.view_result': 'View result',
   'job.password': 'Document password',
   'job.server_message': 'Server message: {message}',
+  'job.new_pages': 'New page range',
+  'job.upload_pages': 'Upload again with these pages',
+  'job.upload_pages_home': 'Upload the file again with a page range within the document',
+  'job.reupload': 'Upload the file again',
 
   'error.encrypted': 'This PDF is password protected — enter the password and retry.',
   'error.encrypted.action': 'The password is sent only with this retry.',
@@ -97,7 +113,16 @@ const en = {
   'error.cancelled': 'The job was cancelled.',
   'error.cancelled.action': 'Retry to parse the document again.',
   'error.too_many_pages': 'The document has more pages than this server accepts.',
-  'error.too_many_pages.action': 'Upload it again with a page range of at most {max} pages.',
+  'error.too_many_pages.action':
+    'This server opens documents of at most {max, plural, one {# page} other {# pages}}, whatever the page range: split the document, or ask the administrator to raise the limit.',
+  'error.memory_limit': 'The document needed more memory than this server allows.',
+  'error.memory_limit.action': 'Trying again would fail the same way: export the document again (for example with smaller pictures), or ask the administrator.',
+  'error.invalid_request': 'The request could not be carried out.',
+  'error.invalid_request.action': 'Upload the file again with corrected settings.',
+  'error.invalid_pages': 'The page range does not fit this document.',
+  'error.invalid_pages.action': 'Choose pages within the document and upload it again.',
+  'error.unsupported_type': 'This file type is not supported.',
+  'error.unsupported_type.action': 'Convert it to PDF or another supported type and upload that file.',
   'error.internal': 'Something went wrong inside docparse.',
   'error.internal.action': 'Retry; if it keeps failing, tell the administrator.',
   'error.unknown': 'Parsing failed.',
@@ -116,6 +141,8 @@ const en = {
   'problem.server': 'The server had a problem (HTTP {status}). Try again later.',
   'problem.http': 'The request failed (HTTP {status}).',
   'problem.retry_after': 'Try again in {seconds} s.',
+
+  'time.under_second': 'under a second',
 
   'auth.title': 'API key required',
   'auth.body': 'This server asks for an API key. It is kept in this browser only.',
@@ -162,6 +189,7 @@ const en = {
   'viewer.download.markdown': 'Markdown',
   'viewer.download.text': 'Text',
   'viewer.download_label': 'Download the result as {format}',
+  'viewer.markdown_not_asked': 'Markdown was not asked for at upload: the Markdown download holds the plain text.',
   'viewer.pages': 'Pages',
   'viewer.goto': 'Go to page',
   'viewer.go': 'Go',
@@ -178,7 +206,8 @@ const en = {
   'viewer.page_error': 'The page could not be loaded: {message}',
   'viewer.page_image': 'Page {n} as rendered',
   'viewer.overlay': 'Parsed regions of page {n}',
-  'viewer.stats': '{chars} characters · {blocks} blocks · {links} links · {images} images · {tables} tables',
+  'viewer.stats':
+    '{chars, plural, one {# character} other {# characters}} · {blocks, plural, one {# block} other {# blocks}} · {links, plural, one {# link} other {# links}} · {images, plural, one {# image} other {# images}} · {tables, plural, one {# table} other {# tables}}',
   'viewer.text': 'Text',
   'viewer.markdown': 'Markdown',
   'viewer.tables': 'Tables',
@@ -194,6 +223,8 @@ const en = {
 
   'jobpage.back': 'All jobs',
   'jobpage.loading': 'Loading the job…',
+  'jobpage.heading': 'Job {name}',
+  'app.title': 'docparse',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -232,6 +263,7 @@ const ko: Dictionary = {
   'upload.ocr_languages_invalid': 'kor+eng처럼, 이 서버에 설치된 언어({languages})로 적어 주세요.',
   'upload.submit': '업로드',
   'upload.files': '업로드할 파일',
+  'upload.state.checking': '확인 중…',
   'upload.state.ready': '업로드 준비됨',
   'upload.state.uploading': '업로드 중… {percent}%',
   'upload.state.done': '업로드됨',
@@ -260,10 +292,13 @@ const ko: Dictionary = {
   'job.pages_unknown': '{done} 페이지',
   'job.chunks': '{total}개 구간 중 {running}개 동시 처리 중',
   'job.eta': '약 {time} 남음',
-  'job.queue_position': '대기열 {position}번째',
+  'job.eta_soon': '거의 끝났습니다',
+  'job.queue_position': '앞에 작업 {position}개 대기 중',
+  'job.queue_next': '다음 차례',
   'job.waiting': '작업자를 기다리는 중',
   'job.starting': '문서를 여는 중…',
   'job.done': '{total}페이지를 {time} 만에 처리했습니다',
+  'job.done_fast': '{total}페이지를 1초 안에 처리했습니다',
   'job.done_short': '{total}페이지를 처리했습니다',
   'job.partial': '중단되기 전에 {total}페이지 중 {done}페이지를 처리했습니다.',
   'job.failed_pages': '처리하지 못한 페이지: {pages}',
@@ -273,10 +308,21 @@ const ko: Dictionary = {
   'job.cancel': '취소',
   'job.retry': '다시 시도',
   'job.delete': '삭제',
+  'job.delete_label': '{name} 삭제',
+  'job.confirm_delete': '{name}을(를) 삭제할까요?',
+  'job.confirm_delete_body': '서버에서 파일과 결과가 삭제됩니다. 되돌릴 수 없습니다.',
+  'job.confirm_delete_running':
+    '아직 {status, select, queued {대기열에서 기다리는} other {처리 중인}} 작업입니다. 삭제하면 작업이 중단되고, 파일과 지금까지 처리된 페이지가 서버에서 삭제됩니다. 되돌릴 수 없습니다.',
+  'job.confirm_delete_yes': '삭제',
+  'job.confirm_cancel': '그대로 두기',
   'job.open': '열기',
   'job.view_result': '결과 보기',
   'job.password': '문서 비밀번호',
   'job.server_message': '서버 메시지: {message}',
+  'job.new_pages': '새 페이지 범위',
+  'job.upload_pages': '이 페이지로 다시 업로드',
+  'job.upload_pages_home': '문서 안의 페이지 범위로 파일을 다시 업로드하세요',
+  'job.reupload': '파일 다시 업로드',
 
   'error.encrypted': '암호로 보호된 PDF입니다 — 비밀번호를 입력하고 다시 시도하세요.',
   'error.encrypted.action': '비밀번호는 이번 재시도에만 전송됩니다.',
@@ -293,7 +339,15 @@ const ko: Dictionary = {
   'error.cancelled': '작업이 취소되었습니다.',
   'error.cancelled.action': '다시 시도하면 문서를 다시 처리합니다.',
   'error.too_many_pages': '문서의 페이지 수가 서버 허용치를 넘습니다.',
-  'error.too_many_pages.action': '최대 {max}페이지 범위를 지정해 다시 업로드하세요.',
+  'error.too_many_pages.action': '이 서버는 페이지 범위와 관계없이 최대 {max}페이지까지의 문서만 엽니다. 문서를 나누거나 관리자에게 한도를 늘려 달라고 요청하세요.',
+  'error.memory_limit': '문서를 처리하는 데 서버가 허용하는 것보다 많은 메모리가 필요했습니다.',
+  'error.memory_limit.action': '다시 시도해도 같은 결과가 나옵니다. 문서를 다시 내보내거나(예: 그림 크기를 줄여) 관리자에게 문의하세요.',
+  'error.invalid_request': '요청을 처리할 수 없었습니다.',
+  'error.invalid_request.action': '설정을 고쳐 파일을 다시 업로드하세요.',
+  'error.invalid_pages': '페이지 범위가 이 문서와 맞지 않습니다.',
+  'error.invalid_pages.action': '문서 안의 페이지를 골라 다시 업로드하세요.',
+  'error.unsupported_type': '지원하지 않는 파일 형식입니다.',
+  'error.unsupported_type.action': 'PDF 등 지원하는 형식으로 변환한 뒤 그 파일을 업로드하세요.',
   'error.internal': 'docparse 내부에서 문제가 발생했습니다.',
   'error.internal.action': '다시 시도하세요. 계속 실패하면 관리자에게 알려 주세요.',
   'error.unknown': '처리에 실패했습니다.',
@@ -312,6 +366,8 @@ const ko: Dictionary = {
   'problem.server': '서버에 문제가 있습니다 (HTTP {status}). 잠시 후 다시 시도하세요.',
   'problem.http': '요청에 실패했습니다 (HTTP {status}).',
   'problem.retry_after': '{seconds}초 후에 다시 시도하세요.',
+
+  'time.under_second': '1초 미만',
 
   'auth.title': 'API 키 필요',
   'auth.body': '이 서버는 API 키를 요구합니다. 키는 이 브라우저에만 저장됩니다.',
@@ -358,6 +414,7 @@ const ko: Dictionary = {
   'viewer.download.markdown': '마크다운',
   'viewer.download.text': '텍스트',
   'viewer.download_label': '결과를 {format} 형식으로 다운로드',
+  'viewer.markdown_not_asked': '업로드할 때 마크다운을 요청하지 않아, 마크다운 다운로드에는 일반 텍스트가 들어 있습니다.',
   'viewer.pages': '페이지',
   'viewer.goto': '페이지로 이동',
   'viewer.go': '이동',
@@ -390,6 +447,8 @@ const ko: Dictionary = {
 
   'jobpage.back': '모든 작업',
   'jobpage.loading': '작업을 불러오는 중…',
+  'jobpage.heading': '작업 {name}',
+  'app.title': 'docparse',
 };
 
 export type Locale = 'en' | 'ko';
@@ -435,14 +494,20 @@ export class I18n {
     this.#applyToDocument();
   }
 
-  /** The text for `key` in the current locale, with `{name}` placeholders filled from `params`. */
+  /**
+   * The text for `key` in the current locale, with `{name}` placeholders filled from `params`. Templates may hold
+   * ICU-style choices: `{n, plural, one {# page} other {# pages}}` (by Intl.PluralRules, `#` is the number) and
+   * `{status, select, queued {...} other {...}}`.
+   */
   t = (key: MessageKey, params?: Params): string => {
     const template = DICTIONARIES[this.locale][key] ?? en[key] ?? key;
-    if (!params) return template;
-    return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
-      name in params ? this.#formatParam(params[name]) : whole,
-    );
+    return params ? this.#fill(template, params) : template;
   };
+
+  /** The plural category of `count` in the current locale ("one", "other", ...). */
+  plural(count: number): Intl.LDMLPluralRule {
+    return new Intl.PluralRules(this.locale).select(count);
+  }
 
   has(key: string): key is MessageKey {
     return key in en;
@@ -462,25 +527,48 @@ export class I18n {
     return new Intl.NumberFormat(this.locale, options).format(value);
   }
 
-  /** 1536 → "1.5 KB" (decimal units, as file managers show them). */
-  bytes(value: number): string {
-    const units = ['byte', 'kilobyte', 'megabyte', 'gigabyte', 'terabyte'] as const;
+  /**
+   * Sizes in binary units, labelled as such: 1536 → "1.5 KiB", 2**30 → "1 GiB" (the server counts its limits in
+   * MiB). `fractionDigits` forces that many decimals (to tell apart two sizes that would round alike).
+   */
+  bytes(value: number, fractionDigits?: number): string {
+    const units = ['KiB', 'MiB', 'GiB', 'TiB'] as const;
+    if (value < 1024) return this.number(value, { style: 'unit', unit: 'byte', unitDisplay: 'long' });
     let amount = value;
-    let unit = 0;
-    while (amount >= 1000 && unit < units.length - 1) {
-      amount /= 1000;
+    let unit = -1;
+    while (amount >= 1024 && unit < units.length - 1) {
+      amount /= 1024;
       unit += 1;
     }
-    return this.number(amount, {
-      style: 'unit',
-      unit: units[unit],
-      unitDisplay: unit === 0 ? 'long' : 'short',
-      maximumFractionDigits: amount < 10 && unit > 0 ? 1 : 0,
-    });
+    const digits = fractionDigits ?? (amount < 10 ? 1 : 0);
+    const number = this.number(amount, { maximumFractionDigits: digits, minimumFractionDigits: fractionDigits ?? 0 });
+    return `${number} ${units[unit]}`;
   }
 
-  /** 83 → "1 min 23 sec" / "1분 23초". */
+  /**
+   * A size over a limit and the limit, the size with just enough decimals to read as larger: 1.08 GB against
+   * 1 GiB is "1.01 GiB" and "1 GiB", never "1 GiB" twice.
+   */
+  bytesApart(size: number, limit: number): [string, string] {
+    const shownLimit = this.bytes(limit);
+    let shown = this.bytes(size);
+    if (size <= limit || shown !== shownLimit) return [shown, shownLimit];
+    const scale = 1024 ** Math.min(4, Math.floor(Math.log(size) / Math.log(1024)));
+    const value = size / scale;
+    const unit = shown.split(' ').at(-1);
+    for (let digits = 1; digits <= 3; digits++) {
+      const factor = 10 ** digits;
+      // rounded up, so that a size over the limit never shows as the limit itself
+      const rounded = Math.ceil(value * factor) / factor;
+      shown = `${this.number(rounded, { minimumFractionDigits: digits, maximumFractionDigits: digits })} ${unit}`;
+      if (Math.round(value * factor) / factor > limit / scale || digits === 3) break;
+    }
+    return [shown, shownLimit];
+  }
+
+  /** 83 → "1 min 23 sec" / "1분 23초"; under a second says so ("under a second" / "1초 미만"). */
   duration(seconds: number): string {
+    if (seconds < 1) return this.t('time.under_second');
     const total = Math.max(0, Math.round(seconds));
     const hours = Math.floor(total / 3600);
     const minutes = Math.floor((total % 3600) / 60);
@@ -504,8 +592,71 @@ export class I18n {
     return typeof value === 'number' ? this.number(value) : value;
   }
 
+  /** Fills `{name}` placeholders and `{name, plural|select, ...}` choices; unknown placeholders stay as written. */
+  #fill(template: string, params: Params): string {
+    let out = '';
+    let i = 0;
+    while (i < template.length) {
+      const open = template.indexOf('{', i);
+      const close = open < 0 ? -1 : matchingBrace(template, open);
+      if (close < 0) return out + template.slice(i);
+      out += template.slice(i, open);
+      const inner = template.slice(open + 1, close);
+      const choice = /^\s*(\w+)\s*,\s*(plural|select)\s*,([\s\S]*)$/.exec(inner);
+      if (choice && choice[1] in params) {
+        const [, name, kind, body] = choice;
+        const value = params[name];
+        const options = choiceOptions(body);
+        let text: string;
+        if (kind === 'plural' && typeof value === 'number') {
+          const option = options.get(`=${value}`) ?? options.get(this.plural(value)) ?? options.get('other') ?? '';
+          text = option.replace(/#/g, this.number(value));
+        } else if (kind === 'plural') {
+          text = (options.get('other') ?? '').replace(/#/g, String(value));
+        } else {
+          text = options.get(String(value)) ?? options.get('other') ?? '';
+        }
+        out += this.#fill(text, params);
+      } else if (/^\w+$/.test(inner) && inner in params) {
+        out += this.#formatParam(params[inner]);
+      } else {
+        out += template.slice(open, close + 1);
+      }
+      i = close + 1;
+    }
+    return out;
+  }
+
   #applyToDocument(): void {
     if (typeof document !== 'undefined') document.documentElement.lang = this.locale;
+  }
+}
+
+/** The index of the `}` closing the `{` at `open`, or -1. */
+function matchingBrace(text: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    if (text[i] === '{') depth += 1;
+    else if (text[i] === '}' && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/** ` one {# page} other {# pages}` → {one: "# page", other: "# pages"}. */
+function choiceOptions(body: string): Map<string, string> {
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a local lookup table, never rendered
+  const options = new Map<string, string>();
+  const option = /\s*(=?\w+)\s*\{/y;
+  let i = 0;
+  for (;;) {
+    option.lastIndex = i;
+    const found = option.exec(body);
+    if (!found) return options;
+    const open = option.lastIndex - 1;
+    const close = matchingBrace(body, open);
+    if (close < 0) return options;
+    options.set(found[1], body.slice(open + 1, close));
+    i = close + 1;
   }
 }
 

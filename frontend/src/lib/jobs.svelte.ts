@@ -3,26 +3,42 @@
  * A watch streams `GET /jobs/{id}/events` (Server-Sent Events) and falls back to polling `GET /jobs/{id}` every
  * second when the stream gives up (after its own reconnects), or when enough streams are already open (a browser
  * allows only ~6 HTTP/1.1 connections per server, and each stream holds one).
+ *
+ * Two things a job's own stream does not say in time, and are asked for here:
+ * - a queued job's place in the queue changes when another job leaves the queue, and its stream only speaks when
+ *   its own job changes: when any job leaves the queue, the other watched queued jobs are fetched again;
+ * - the end of a job: the status says "completed" as soon as the last page is stored, while its stream may be
+ *   woken only later (when the queue lets go of the job): once every page is done, the job is polled quickly.
  */
 import { untrack } from 'svelte';
 import { SvelteMap, SvelteSet } from 'svelte/reactivity';
-import type { ApiClient } from './api/client';
+import type { ApiClient, UploadRequest } from './api/client';
 import { ApiError } from './api/problem';
 import { isTerminal, type Job, type UploadAccepted } from './api/types';
 
-export type JobsApi = Pick<ApiClient, 'getJob' | 'cancelJob' | 'retryJob' | 'deleteJob' | 'jobEvents'>;
+export type JobsApi = Pick<ApiClient, 'getJob' | 'cancelJob' | 'retryJob' | 'deleteJob' | 'jobEvents'> &
+  Partial<Pick<ApiClient, 'upload'>>;
 
 /** What a JobCard needs from the store; tests pass a stub. */
 export interface JobActions {
   cancel(id: string): Promise<unknown>;
   retry(id: string, password?: string): Promise<unknown>;
   watch?(id: string): () => void;
+  /** True when this tab still holds the job's file, so it can be uploaded again with other settings. */
+  canReupload?(id: string): boolean;
+  /** Uploads the job's file again with another page range (the job itself stays as it is). */
+  reupload?(id: string, pages: string): Promise<unknown>;
 }
+
+/** What a job was uploaded with, kept in this tab so it can be sent again with another page range. */
+export type UploadSource = { file: File } & Omit<UploadRequest, 'file' | 'signal' | 'onProgress'>;
 
 export interface JobsStoreOptions {
   /** At most this many event streams at once; further watches poll (0: always poll). */
   maxStreams?: number;
   pollInterval?: number;
+  /** Polling interval once every page of a job is done, until its final status. */
+  finishInterval?: number;
 }
 
 interface Watch {
@@ -43,12 +59,22 @@ export class JobsStore implements JobActions {
   readonly #watches = new Map<string, Watch>();
   readonly #maxStreams: number;
   readonly #pollInterval: number;
+  readonly #finishInterval: number;
   #openStreams = 0;
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- files kept for uploading again, never rendered
+  readonly #sources = new Map<string, UploadSource>();
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- jobs being polled to their end, never rendered
+  readonly #finishing = new Set<string>();
+  #queueRefresh: ReturnType<typeof setTimeout> | null = null;
+  /** How many statuses of each job were received, to tell a fetch overtaken by a newer status. */
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- counters, never rendered
+  readonly #received = new Map<string, number>();
 
   constructor(api: JobsApi, options: JobsStoreOptions = {}) {
     this.#api = api;
     this.#maxStreams = options.maxStreams ?? 3;
     this.#pollInterval = options.pollInterval ?? 1000;
+    this.#finishInterval = options.finishInterval ?? 200;
   }
 
   get(id: string): Job | undefined {
@@ -57,13 +83,13 @@ export class JobsStore implements JobActions {
 
   /** Stores a status object (from any source); a watched job that is running again gets a live connection. */
   upsert(job: Job): void {
-    this.#jobs.set(job.job_id, job);
-    this.gone.delete(job.job_id);
+    this.#receive(job);
     if (!isTerminal(job.status)) untrack(() => this.#connect(job.job_id));
   }
 
   /** Records a job just accepted by `POST /upload` and puts it first in this session's list. */
-  addUploaded(accepted: UploadAccepted, size: number): void {
+  addUploaded(accepted: UploadAccepted, size: number, source?: UploadSource): void {
+    if (source) this.#sources.set(accepted.job_id, source);
     // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a timestamp, not state
     const now = new Date().toISOString();
     if (!this.#jobs.has(accepted.job_id)) {
@@ -104,6 +130,21 @@ export class JobsStore implements JobActions {
     }
   }
 
+  canReupload(id: string): boolean {
+    return this.#sources.has(id) && this.#api.upload !== undefined;
+  }
+
+  /** Uploads a job's file again with another page range; the new job takes the old one's place in the list. */
+  async reupload(id: string, pages: string): Promise<UploadAccepted> {
+    const source = this.#sources.get(id);
+    if (!source || !this.#api.upload) throw new Error('The file of this job is no longer in this tab.');
+    const again: UploadSource = { ...source, pages };
+    const accepted = await this.#api.upload(again);
+    this.addUploaded(accepted, source.file.size, again);
+    this.dismiss(id);
+    return accepted;
+  }
+
   /** Removes a job from this session's list (the job itself stays on the server). */
   dismiss(id: string): void {
     this.session = this.session.filter((other) => other !== id);
@@ -139,8 +180,11 @@ export class JobsStore implements JobActions {
 
   /** Fetches the job once; null when the server no longer has it. */
   async refresh(id: string): Promise<Job | null> {
+    const received = this.#received.get(id);
     try {
       const job = await this.#api.getJob(id);
+      // a status that arrived while this request was under way is newer than its answer: keep that one
+      if (this.#received.get(id) !== received) return this.#jobs.get(id) ?? job;
       this.upsert(job);
       return job;
     } catch (error) {
@@ -183,8 +227,11 @@ export class JobsStore implements JobActions {
     const watch = this.#watches.get(id);
     watch?.stop?.();
     if (watch) watch.stop = null;
+    const wasQueued = this.#jobs.get(id)?.status === 'queued';
     this.#jobs.delete(id);
+    this.#sources.delete(id);
     this.dismiss(id);
+    if (wasQueued) this.#refreshQueue();
   }
 
   #markGone(id: string): void {
@@ -203,11 +250,46 @@ export class JobsStore implements JobActions {
     else this.#poll(id, watch);
   }
 
-  /** Receives a status object from the stream or a poll; true when the job is finished. */
+  /** Receives a status object from any source; true when the job is finished. */
   #receive(job: Job): boolean {
+    const before = this.#jobs.get(job.job_id);
+    this.#received.set(job.job_id, (this.#received.get(job.job_id) ?? 0) + 1);
     this.#jobs.set(job.job_id, job);
     this.gone.delete(job.job_id);
+    // it left the queue: the jobs behind it moved up, which their own streams do not say
+    if (before?.status === 'queued' && job.status !== 'queued') this.#refreshQueue();
+    if (job.status === 'processing' && job.pages_total && job.pages_done >= job.pages_total) {
+      untrack(() => this.#pollToEnd(job.job_id));
+    }
     return isTerminal(job.status);
+  }
+
+  /** Fetches every other watched queued job once, soon (several jobs leaving the queue at once make one pass). */
+  #refreshQueue(): void {
+    if (this.#queueRefresh !== null) return;
+    this.#queueRefresh = setTimeout(() => {
+      this.#queueRefresh = null;
+      for (const [id, watch] of this.#watches) {
+        if (watch.refs > 0 && this.#jobs.get(id)?.status === 'queued') void this.refresh(id).catch(() => undefined);
+      }
+    }, 0);
+  }
+
+  /** Every page is done: asks for the status quickly until the job's final one (at most ~10 s of it). */
+  #pollToEnd(id: string): void {
+    if (this.#finishing.has(id) || !this.#watches.has(id)) return;
+    this.#finishing.add(id);
+    let tries = Math.ceil(10_000 / this.#finishInterval);
+    const tick = async () => {
+      const known = this.#jobs.get(id);
+      if (!known || isTerminal(known.status) || !this.#watches.has(id) || tries-- <= 0) {
+        this.#finishing.delete(id);
+        return;
+      }
+      await this.refresh(id).catch(() => null);
+      setTimeout(() => void tick(), this.#finishInterval);
+    };
+    setTimeout(() => void tick(), this.#finishInterval);
   }
 
   #stream(id: string, watch: Watch): void {
@@ -275,3 +357,4 @@ export class JobsStore implements JobActions {
     void tick();
   }
 }
+

@@ -7,7 +7,7 @@ import { makeAccepted, makeJob } from '../test/fixtures';
 
 const ID = makeJob().job_id;
 
-type FakeApi = { [K in keyof JobsApi]: Mock<JobsApi[K]> };
+type FakeApi = { [K in keyof JobsApi]-?: Mock<NonNullable<JobsApi[K]>> };
 
 /** One job event stream the test drives by hand. */
 interface FakeStream {
@@ -25,6 +25,7 @@ function fakeApi(impl: Partial<JobsApi> = {}): FakeApi {
     getJob: vi.fn<JobsApi['getJob']>(impl.getJob),
     cancelJob: vi.fn<JobsApi['cancelJob']>(impl.cancelJob),
     retryJob: vi.fn<JobsApi['retryJob']>(impl.retryJob),
+    upload: vi.fn<NonNullable<JobsApi['upload']>>(impl.upload),
     deleteJob: vi.fn<JobsApi['deleteJob']>(impl.deleteJob ?? (async () => undefined)),
     jobEvents: vi.fn<JobsApi['jobEvents']>((id, handlers) => {
       const stream: FakeStream = {
@@ -166,5 +167,80 @@ describe('JobsStore', () => {
     expect(api.deleteJob).toHaveBeenCalledWith('one');
     expect(store.session).toEqual(['two']);
     expect(store.get('one')).toBeUndefined();
+  });
+
+  it('fetches the other queued jobs again when one leaves the queue, as their own streams do not say they moved up', async () => {
+    // three jobs, one stream each: A runs, B and C wait with 0 and 1 jobs ahead
+    const server: Record<string, Job> = {
+      a: makeJob({ job_id: 'a', status: 'processing' }),
+      b: makeJob({ job_id: 'b', status: 'queued', queue_position: 0 }),
+      c: makeJob({ job_id: 'c', status: 'queued', queue_position: 1 }),
+    };
+    const api = fakeApi({ getJob: vi.fn(async (id: string) => server[id]) });
+    const store = new JobsStore(api);
+    for (const id of ['a', 'b', 'c']) store.watch(id);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(store.get('c')?.queue_position).toBe(1);
+    // B starts (A finished meanwhile): B's stream says so; C's stream says nothing, as C itself did not change
+    server.b = makeJob({ job_id: 'b', status: 'processing' });
+    server.c = makeJob({ job_id: 'c', status: 'queued', queue_position: 0 });
+    const calls = api.getJob.mock.calls.length;
+    streams.find((stream) => stream.id === 'b')!.emit(server.b);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(store.get('c')?.queue_position).toBe(0);
+    // one fetch, for the one job still queued
+    expect(api.getJob.mock.calls.slice(calls).map(([id]) => id)).toEqual(['c']);
+  });
+
+  it('polls quickly once every page is done, so the card says "completed" when the server does', async () => {
+    let finished = false;
+    const api = fakeApi({
+      getJob: vi.fn(async () =>
+        finished
+          ? makeJob({ status: 'completed', pages_done: 10, pages_total: 10 })
+          : makeJob({ status: 'processing', pages_done: 10, pages_total: 10 }),
+      ),
+    });
+    const store = new JobsStore(api, { finishInterval: 200 });
+    store.watch(ID);
+    streams[0].emit(makeJob({ status: 'processing', pages_done: 10, pages_total: 10 }));
+    await vi.advanceTimersByTimeAsync(450);
+    expect(store.get(ID)?.status).toBe('processing');
+    // the server's status turns "completed"; its stream stays silent for a while
+    finished = true;
+    await vi.advanceTimersByTimeAsync(250);
+    expect(store.get(ID)?.status).toBe('completed');
+    const calls = api.getJob.mock.calls.length;
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(api.getJob).toHaveBeenCalledTimes(calls); // and then stops
+  });
+
+  it('keeps a status that arrived while a fetch was under way, rather than the fetch\'s older answer', async () => {
+    let answer: (job: Job) => void = () => {};
+    const api = fakeApi({ getJob: vi.fn(() => new Promise<Job>((resolve) => (answer = resolve))) });
+    const store = new JobsStore(api);
+    store.watch(ID);
+    streams[0].emit(makeJob({ status: 'processing', pages_done: 3, pages_total: 10 }));
+    const fetching = store.refresh(ID);
+    streams[0].emit(makeJob({ status: 'completed', pages_done: 10, pages_total: 10 }));
+    answer(makeJob({ status: 'processing', pages_done: 5, pages_total: 10 }));
+    await fetching;
+    expect(store.get(ID)?.status).toBe('completed');
+  });
+
+  it('uploads the file of a job of this tab again with another page range', async () => {
+    const upload = vi.fn(async () => makeAccepted('new'));
+    const api = fakeApi({ upload });
+    const store = new JobsStore(api, { maxStreams: 0 });
+    const file = new File(['%PDF-1.7'], 'one-page.pdf');
+    store.addUploaded(makeAccepted('old'), file.size, { file, pages: '5-9', options: ['tables'] });
+    store.addUploaded(makeAccepted('elsewhere'), 1);
+    expect(store.canReupload('old')).toBe(true);
+    expect(store.canReupload('elsewhere')).toBe(false);
+
+    await store.reupload('old', '1');
+    expect(upload).toHaveBeenCalledWith({ file, pages: '1', options: ['tables'] });
+    expect(store.session).toEqual(['new', 'elsewhere']);
+    expect(store.canReupload('new')).toBe(true);
   });
 });

@@ -1,9 +1,23 @@
 /** UploadsStore: files chosen for upload, their client-side checks and their byte progress. */
 import type { UploadRequest } from './api/client';
+import { ApiError } from './api/problem';
 import type { OcrMode, ParseOption, ServerConfig, UploadAccepted } from './api/types';
+import type { UploadSource } from './jobs.svelte';
 import { isValidOcrLanguages, isValidPageRange, checkFile, type Rejection } from './validate';
 
-export type UploadState = 'ready' | 'uploading' | 'rejected' | 'error';
+export type UploadState = 'checking' | 'ready' | 'uploading' | 'rejected' | 'error';
+
+/** The settings a file was sent with (kept per file, so "Upload again" sends the same). */
+export type UploadSettings = Omit<UploadRequest, 'file' | 'signal' | 'onProgress'>;
+
+/**
+ * Whether sending the same file again may work: after a network failure, a busy or failing server, yes; after an
+ * answer about the file itself (its type, size, emptiness, the request), no: it would be refused the same way.
+ */
+export function mayUploadAgain(error: unknown): boolean {
+  if (!(error instanceof ApiError)) return true;
+  return error.status === 401 || error.status === 408 || error.status === 429 || error.status >= 500;
+}
 
 export interface UploadItem {
   id: number;
@@ -15,15 +29,18 @@ export interface UploadItem {
   rejection: Rejection | null;
   /** Why the upload failed (shown through errorMessage: the server's problem detail as is). */
   error: unknown;
+  /** What it was (or is being) sent with. */
+  settings: UploadSettings | null;
 }
 
 export interface UploadsDeps {
   upload: (request: UploadRequest) => Promise<UploadAccepted>;
   /** The server's limits, null while unknown. */
   config: () => ServerConfig | null;
-  formatBytes: (bytes: number) => string;
+  /** A file's size and the server's limit, for the message when it is over. */
+  formatSizes: (size: number, limit: number) => [string, string];
   /** Called for each accepted upload; the file leaves the list and its job takes over. */
-  onAccepted: (accepted: UploadAccepted, file: File) => void;
+  onAccepted: (accepted: UploadAccepted, source: UploadSource) => void;
 }
 
 /** Uploads sent at the same time; the rest wait their turn. */
@@ -43,9 +60,12 @@ export class UploadsStore {
   readonly pagesValid = $derived(isValidPageRange(this.pages));
 
   readonly readyCount = $derived(this.items.filter((item) => item.state === 'ready').length);
+  /** Files that will be sent by Upload (ready, or still being checked). */
+  readonly pendingCount = $derived(this.items.filter((item) => item.state === 'ready' || item.state === 'checking').length);
   readonly busy = $derived(this.items.some((item) => item.state === 'uploading'));
 
   #nextId = 1;
+  #checks: Promise<void>[] = [];
   // eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping of requests, never rendered
   #controllers = new Map<number, AbortController>();
 
@@ -58,22 +78,35 @@ export class UploadsStore {
     return isValidOcrLanguages(this.ocrLanguages, this.#deps.config()?.ocr?.languages ?? null);
   }
 
-  /** Adds chosen or dropped files; files the server would refuse are marked at once with the reason. */
-  add(files: Iterable<File>): void {
+  /**
+   * Adds chosen or dropped files; files the server would refuse are marked with the reason as soon as their first
+   * bytes are read (the server decides a type by them). Resolves when every check is done.
+   */
+  add(files: Iterable<File>): Promise<void> {
     const limits = this.#deps.config();
-    const added = [...files].map((file): UploadItem => {
-      const rejection = checkFile(file, limits, this.#deps.formatBytes);
-      return {
+    const added = [...files].map(
+      (file): UploadItem => ({
         id: this.#nextId++,
         file,
-        state: rejection ? 'rejected' : 'ready',
+        state: 'checking',
         loaded: 0,
         total: file.size,
-        rejection,
+        rejection: null,
         error: null,
-      };
-    });
+        settings: null,
+      }),
+    );
     this.items = [...this.items, ...added];
+    const checks = added.map(async ({ id, file }) => {
+      const rejection = await checkFile(file, limits, this.#deps.formatSizes);
+      const item = this.#find(id);
+      if (item?.state !== 'checking') return;
+      item.rejection = rejection;
+      item.state = rejection ? 'rejected' : 'ready';
+    });
+    const all = Promise.all(checks).then(() => undefined);
+    this.#checks.push(all);
+    return all;
   }
 
   remove(id: number): void {
@@ -81,24 +114,28 @@ export class UploadsStore {
     this.items = this.items.filter((item) => item.id !== id);
   }
 
-  /** Puts a failed upload back in line and starts it. */
+  /** Sends a failed upload again, with the settings it was first sent with. */
   again(id: number): Promise<void> {
     const item = this.#find(id);
-    if (item?.state === 'error') {
-      item.state = 'ready';
-      item.error = null;
-      item.loaded = 0;
-    }
-    return this.start();
+    if (item?.state !== 'error' || !item.settings) return Promise.resolve();
+    item.state = 'uploading';
+    item.error = null;
+    item.loaded = 0;
+    return this.#send(id, item.settings);
   }
 
-  /** Uploads every ready file with the current password, pages and options. */
+  /**
+   * Uploads every ready file with the current password, pages and options. The password field is emptied once
+   * they are on their way: it belongs to these files, not to the next ones.
+   */
   async start(): Promise<void> {
     if (!this.pagesValid || !this.ocrLanguagesValid) return;
+    await Promise.all(this.#checks);
+    this.#checks = [];
     const options: ParseOption[] = [];
     if (this.tables) options.push('tables');
     if (this.markdown) options.push('markdown');
-    const settings = {
+    const settings: UploadSettings = {
       password: this.password || undefined,
       pages: this.pages.trim() || undefined,
       options,
@@ -106,11 +143,14 @@ export class UploadsStore {
       ocrLanguages: this.ocr === 'never' ? undefined : this.ocrLanguages.trim() || undefined,
     };
     const queue = this.items.filter((item) => item.state === 'ready').map((item) => item.id);
+    if (queue.length === 0) return;
+    this.password = '';
     for (const id of queue) {
       const item = this.#find(id);
       if (item) {
         item.state = 'uploading';
         item.loaded = 0;
+        item.settings = settings;
       }
     }
     const worker = async () => {
@@ -119,7 +159,7 @@ export class UploadsStore {
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
   }
 
-  async #send(id: number, settings: Omit<UploadRequest, 'file'>): Promise<void> {
+  async #send(id: number, settings: UploadSettings): Promise<void> {
     const item = this.#find(id);
     if (!item || item.state !== 'uploading') return;
     const controller = new AbortController();
@@ -138,7 +178,7 @@ export class UploadsStore {
         },
       });
       this.items = this.items.filter((other) => other.id !== id);
-      this.#deps.onAccepted(accepted, item.file);
+      this.#deps.onAccepted(accepted, { ...settings, file: item.file });
     } catch (error) {
       const current = this.#find(id);
       if (current) {

@@ -1,8 +1,7 @@
 /**
- * Client-side checks, so a person hears about a file the server will refuse before uploading it. The server
- * decides a type from the bytes, so the name only counts as a hint: a file is refused here only when its name or
- * the browser's MIME type says a type the server does not list (`/config`'s `supported_types`). A PDF named
- * report.bin, or a file without any known name, goes to the server, which looks inside.
+ * Client-side checks, so a person hears about a file the server will refuse before uploading it, by the server's
+ * own rules: its limits from `/config`, and the type from the file's first bytes (filetypes.ts), so a PDF named
+ * report.bin goes through and a WebP named photo.webp does not.
  */
 import type { ServerConfig } from './api/types';
 
@@ -16,97 +15,38 @@ export function isValidOcrLanguages(value: string, installed: readonly string[] 
   if (!OCR_LANGUAGES.test(trimmed)) return false;
   return !installed?.length || trimmed.split('+').every((language) => installed.includes(language));
 }
+import { detectType, readHead } from './filetypes';
 import type { MessageKey } from './i18n.svelte';
-
-/** How the server's type names appear as file name extensions and MIME types (a type not listed: its own name). */
-const NAMES: Readonly<Record<string, { extensions: string[]; mime: string[] }>> = {
-  pdf: { extensions: ['pdf'], mime: ['application/pdf', 'application/x-pdf'] },
-  xps: { extensions: ['xps', 'oxps'], mime: ['application/vnd.ms-xpsdocument', 'application/oxps'] },
-  epub: { extensions: ['epub'], mime: ['application/epub+zip'] },
-  mobi: { extensions: ['mobi', 'prc', 'azw'], mime: ['application/x-mobipocket-ebook'] },
-  fb2: { extensions: ['fb2'], mime: ['application/x-fictionbook+xml', 'application/x-fictionbook'] },
-  cbz: { extensions: ['cbz'], mime: ['application/vnd.comicbook+zip', 'application/x-cbz'] },
-  svg: { extensions: ['svg'], mime: ['image/svg+xml'] },
-  txt: { extensions: ['txt', 'text', 'md', 'csv', 'log'], mime: ['text/*'] },
-  png: { extensions: ['png'], mime: ['image/png'] },
-  jpeg: { extensions: ['jpg', 'jpeg', 'jpe', 'jfif'], mime: ['image/jpeg'] },
-  gif: { extensions: ['gif'], mime: ['image/gif'] },
-  tiff: { extensions: ['tif', 'tiff'], mime: ['image/tiff'] },
-  bmp: { extensions: ['bmp'], mime: ['image/bmp', 'image/x-ms-bmp'] },
-  jpx: { extensions: ['jpx', 'jp2', 'j2k', 'jpf'], mime: ['image/jp2', 'image/jpx'] },
-  pnm: {
-    extensions: ['pnm', 'pbm', 'pgm', 'ppm', 'pam'],
-    mime: ['image/x-portable-anymap', 'image/x-portable-bitmap', 'image/x-portable-graymap', 'image/x-portable-pixmap'],
-  },
-  psd: { extensions: ['psd'], mime: ['image/vnd.adobe.photoshop'] },
-  jbig2: { extensions: ['jb2', 'jbig2'], mime: ['image/x-jbig2'] },
-};
-
-/** MIME types that say nothing about the content: the browser did not know the file. */
-const GENERIC_MIME = new Set(['', 'application/octet-stream', 'binary/octet-stream', 'application/unknown']);
-
-export interface Accepted {
-  extensions: ReadonlySet<string>;
-  mime: ReadonlySet<string>;
-}
-
-/** The extensions and MIME types of the server's supported types. */
-export function acceptedNames(supportedTypes: readonly string[]): Accepted {
-  const extensions = new Set<string>();
-  const mime = new Set<string>();
-  for (const type of supportedTypes) {
-    const names = NAMES[type] ?? { extensions: [type], mime: [] };
-    for (const extension of names.extensions) extensions.add(extension);
-    for (const name of names.mime) mime.add(name);
-  }
-  return { extensions, mime };
-}
-
-/** For the file picker's `accept` attribute (a filter the person can still switch off). */
-export function acceptAttribute(supportedTypes: readonly string[]): string {
-  const { extensions, mime } = acceptedNames(supportedTypes);
-  return [...[...extensions].map((extension) => `.${extension}`), ...mime].join(',');
-}
 
 export interface Rejection {
   key: MessageKey;
   params?: Record<string, string | number>;
 }
 
-export function extensionOf(name: string): string {
-  const dot = name.lastIndexOf('.');
-  return dot > 0 ? name.slice(dot + 1).toLowerCase() : '';
-}
-
-function mimeMatches(accepted: ReadonlySet<string>, mime: string): boolean {
-  return accepted.has(mime) || accepted.has(`${mime.split('/')[0]}/*`);
-}
-
 /**
- * False only when the name or the browser says a type the server does not list, and nothing says a supported one.
- * Unknown names and generic MIME types are let through: the server looks at the bytes.
+ * Why the server will not accept this file, or null. Decided as the server decides: the size against its limit
+ * (`size > max_upload_bytes`, as the server counts), then the type from the first bytes (never the name alone),
+ * among `/config`'s `supported_types`. `formatSizes` shows the file's size and the limit for the message.
  */
-export function mayBeSupported(file: Pick<File, 'name' | 'type'>, supportedTypes: readonly string[]): boolean {
-  const accepted = acceptedNames(supportedTypes);
-  const extension = extensionOf(file.name);
-  const mime = file.type.toLowerCase().split(';')[0].trim();
-  if (accepted.extensions.has(extension) || mimeMatches(accepted.mime, mime)) return true;
-  return GENERIC_MIME.has(mime);
-}
-
-/** Why this file will not be accepted (the size check needs `formatBytes` for its message), or null. */
-export function checkFile(
-  file: Pick<File, 'name' | 'type' | 'size'>,
+export async function checkFile(
+  file: Pick<File, 'name' | 'size'> & Blob,
   limits: Pick<ServerConfig, 'max_upload_bytes' | 'supported_types'> | null,
-  formatBytes: (bytes: number) => string,
-): Rejection | null {
+  formatSizes: (size: number, limit: number) => [string, string],
+): Promise<Rejection | null> {
   if (file.size === 0) return { key: 'upload.reject.empty' };
   if (!limits) return null; // the server's limits are not known: it will say itself
-  if (!mayBeSupported(file, limits.supported_types)) return { key: 'upload.reject.type' };
   if (limits.max_upload_bytes > 0 && file.size > limits.max_upload_bytes) {
-    const params = { size: formatBytes(file.size), max: formatBytes(limits.max_upload_bytes) };
-    return { key: 'upload.reject.size', params };
+    const [size, max] = formatSizes(file.size, limits.max_upload_bytes);
+    return { key: 'upload.reject.size', params: { size, max } };
   }
+  let head: Uint8Array;
+  try {
+    head = await readHead(file);
+  } catch {
+    return null; // unreadable here: the server will say
+  }
+  const type = detectType(head, file.name);
+  if (type === null || !limits.supported_types.includes(type)) return { key: 'upload.reject.type' };
   return null;
 }
 

@@ -153,6 +153,46 @@ describe('ApiClient', () => {
     expect(sent.body?.has('password')).toBe(false);
   });
 
+  it("sends the UI's language as Accept-Language on every request: SDK calls, the event stream and uploads", async () => {
+    const seen = serve(jsonResponse(makeJob()));
+    i18n.set('ko');
+    const client = new ApiClient('http://api.test');
+    await client.getJob('j1');
+    expect(seen[0].headers.get('Accept-Language')).toBe('ko');
+    i18n.set('en');
+    await client.cancelJob('j1');
+    expect(seen[1].headers.get('Accept-Language')).toBe('en');
+
+    i18n.set('ko');
+    const close = client.jobEvents('j1', { onStatus: vi.fn(), onError: vi.fn() });
+    await vi.waitFor(() => expect(seen).toHaveLength(3));
+    close();
+    expect(seen[2].url.pathname).toBe('/jobs/j1/events');
+    expect(seen[2].headers.get('Accept-Language')).toBe('ko');
+
+    const headers: Record<string, string> = {};
+    class FakeXhr extends EventTarget {
+      status = 202;
+      responseText = JSON.stringify({ status: 'accepted', job_id: 'j9', filename: 'a.pdf' });
+      upload = new EventTarget();
+      open() {}
+      setRequestHeader(name: string, value: string) {
+        headers[name] = value;
+      }
+      getResponseHeader() {
+        return 'application/json';
+      }
+      abort() {}
+      send() {
+        this.dispatchEvent(new Event('load'));
+      }
+    }
+    vi.stubGlobal('XMLHttpRequest', FakeXhr);
+    await client.upload({ file: new File(['%PDF'], 'a.pdf') });
+    expect(headers['Accept-Language']).toBe('ko');
+    i18n.set('en');
+  });
+
   it('reads Retry-After as seconds or as a date', () => {
     expect(parseRetryAfter('12')).toBe(12);
     expect(parseRetryAfter(new Date(Date.now() + 30_000).toUTCString())).toBeGreaterThanOrEqual(29);

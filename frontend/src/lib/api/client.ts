@@ -3,6 +3,7 @@
  * plus what it cannot do alone: the API key and the 401 prompt, problem details as ApiError, upload progress, and
  * the job events stream.
  */
+import { i18n } from '../i18n.svelte';
 import { ApiError, apiErrorFrom, apiErrorFromResponse } from './problem';
 import { openEventStream } from './events';
 import { createClient, type Client } from './generated/client';
@@ -61,13 +62,16 @@ interface SdkResult<T> {
 export class ApiClient {
   readonly keys: KeySource | null;
   readonly #http: Client;
+  readonly #language: () => string;
 
   /**
    * Without a `baseUrl`, the page's origin: the built app is served by the API itself. (Absolute, because fetch
-   * outside a browser, as in tests, takes no relative URL.)
+   * outside a browser, as in tests, takes no relative URL.) Every request says the UI's language in
+   * `Accept-Language`, so the server's messages come back in it.
    */
-  constructor(baseUrl = '', keys: KeySource | null = null) {
+  constructor(baseUrl = '', keys: KeySource | null = null, language: () => string = () => i18n.locale) {
     this.keys = keys;
+    this.#language = language;
     this.#http = createClient({ baseUrl: (baseUrl || globalThis.location?.origin || '').replace(/\/$/, '') });
     this.#http.interceptors.request.use((request) => {
       for (const [name, value] of Object.entries(this.#headers())) request.headers.set(name, value);
@@ -196,8 +200,10 @@ export class ApiClient {
   }
 
   #headers(): Record<string, string> {
+    const headers: Record<string, string> = { 'Accept-Language': this.#language() };
     const key = this.keys?.key;
-    return key ? { Authorization: `Bearer ${key}` } : {};
+    if (key) headers.Authorization = `Bearer ${key}`;
+    return headers;
   }
 
   #uploadOnce({ file, password, pages, options, ocr, ocrLanguages, onProgress, signal }: UploadRequest): Promise<UploadAccepted> {
