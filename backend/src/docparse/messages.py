@@ -316,6 +316,7 @@ CATALOGUE: dict[str, _Entry] = {
     "open.too_many_pages": _e(
         "The document has {count} pages; this server accepts at most {max}.",
         "문서가 {count}페이지입니다. 이 서버는 최대 {max}페이지까지 처리합니다.",
+        one="The document has {count} page; this server accepts at most {max}.",
     ),
     "open.timeout": _e(
         "Opening the document took longer than {seconds} s; it was stopped.",
@@ -488,23 +489,24 @@ def status_text(state: str, done: int, total: int | None, failed: int, position:
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
 
-def format_size(size: int, decimals: int = 1, *, up: bool = False) -> str:
-    """`size` bytes in binary units, at most `decimals` decimals (trailing zeros dropped), rounded down unless
-    `up`: 1073741824 is '1 GiB', 1536 '1.5 KiB'."""
+def format_size(size: int, decimals: int = 1, *, rounding: Literal["nearest", "up", "down"] = "nearest") -> str:
+    """`size` bytes in binary units with at most `decimals` decimals (trailing zeros dropped): 1073741824 is
+    '1 GiB', 1536 '1.5 KiB'."""
     power = 0
     while power < len(_UNITS) - 1 and size >= 1024 ** (power + 1):
         power += 1
-    value = size / 1024**power
-    scale = 10**decimals
-    value = (math.ceil if up else math.floor)(value * scale) / scale
+    scaled = size / 1024**power * 10**decimals
+    whole = math.ceil(scaled) if rounding == "up" else math.floor(scaled) if rounding == "down" else round(scaled)
+    value = whole / 10**decimals
     number = f"{value:,.{decimals}f}".rstrip("0").rstrip(".") if decimals else f"{value:,.0f}"
     return f"{number} {_UNITS[power]}"
 
 
 def sizes_apart(size: int, limit: int) -> tuple[str, str]:
-    """`size` (over `limit`) and `limit`, written with just enough decimals that they read differently."""
+    """`size` (over `limit`) and `limit`, with just enough decimals that they read differently (a 1.08 GB file
+    against a 1 GiB limit: '1.01 GiB' and '1 GiB')."""
     for decimals in range(1, 4):
-        shown = format_size(size, decimals, up=True), format_size(limit, decimals)
+        shown = format_size(size, decimals), format_size(limit, decimals)
         if shown[0] != shown[1]:
-            break
-    return shown
+            return shown
+    return format_size(size, 3, rounding="up"), format_size(limit, 3, rounding="down")

@@ -53,9 +53,9 @@ async def test_messages_follow_accept_language(
     while True:
         korean = (await client.get(f"/jobs/{job_id}", headers=KO)).json()
         english = (await client.get(f"/jobs/{job_id}", headers=EN)).json()
-        if korean["status"] == english["status"] == "processing" and korean["pages_total"] == 10:
-            if korean["pages_done"] == english["pages_done"] and korean["failed_pages"] == []:
-                break
+        same = korean["pages_done"] == english["pages_done"] and korean["failed_pages"] == []
+        if korean["status"] == english["status"] == "processing" and korean["pages_total"] == 10 and same:
+            break
         assert time.monotonic() < deadline, korean
         await asyncio.sleep(0.02)
     done = korean["pages_done"]
@@ -71,7 +71,10 @@ async def test_messages_follow_accept_language(
     assert failed["error"]["code"] == "encrypted"
     assert failed["error"]["message"] == "This document is password protected. Upload it again with its password."
     korean = (await client.get(f"/jobs/{encrypted['job_id']}", headers=KO)).json()
-    assert korean["error"] == {"code": "encrypted", "message": "암호로 보호된 문서입니다. 암호와 함께 다시 업로드하세요."}
+    assert korean["error"] == {
+        "code": "encrypted",
+        "message": "암호로 보호된 문서입니다. 암호와 함께 다시 업로드하세요.",
+    }
     assert korean["message"] == korean["error"]["message"]
     streamed = await first_event(client, encrypted["job_id"], KO)
     assert streamed["error"]["message"] == korean["error"]["message"]
@@ -91,7 +94,8 @@ async def test_messages_follow_accept_language(
 
 
 async def test_problem_details_follow_accept_language(client: AsyncTestClient, tmp_path: Path) -> None:
-    refused = await client.post("/upload", files={"file": ("x.bin", b"\x7fELF\x02\x01\x01\x00" + bytes(200))}, headers=KO)
+    program = b"\x7fELF\x02\x01\x01\x00" + bytes(200)
+    refused = await client.post("/upload", files={"file": ("x.bin", program)}, headers=KO)
     assert refused.status_code == 415
     problem = refused.json()
     assert problem["code"] == "unsupported_type" and problem["detail"].startswith("지원하지 않는 파일 형식입니다.")
@@ -124,8 +128,8 @@ async def test_the_size_limit_is_said_in_binary_units(tmp_path: Path) -> None:
             big = bytes(3 * (1 << 20))
             response = await client.post("/upload", files={"file": ("big.pdf", b"%PDF-1.7\n" + big)})
             assert response.status_code == 413 and response.json()["code"] == "file_too_large"
-            assert response.json()["detail"] == "The upload is 3.1 MiB; this server accepts files up to 1 MiB."
+            assert response.json()["detail"] == "The upload is 3 MiB; this server accepts files up to 1 MiB."
             korean = await client.post("/upload", files={"file": ("big.pdf", b"%PDF-1.7\n" + big)}, headers=KO)
-            assert korean.json()["detail"] == "업로드 크기가 3.1 MiB입니다. 이 서버는 1 MiB까지의 파일만 받습니다."
+            assert korean.json()["detail"] == "업로드 크기가 3 MiB입니다. 이 서버는 1 MiB까지의 파일만 받습니다."
     finally:
         purge_queue(settings)

@@ -137,4 +137,4 @@ async def _stream(
 
 
 def _too_large(max_bytes: int) -> Msg:
-    return Msg("upload.too_large_stream", limit=format_size(max_bytes, 2))
+    return Msg("upload.too_large_stream", limit=format_size(max_bytes, 2, rounding="down"))
