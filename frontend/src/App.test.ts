@@ -35,10 +35,11 @@ describe('App', () => {
     render(App);
 
     expect(screen.getByRole('heading', { name: 'Upload documents' })).toBeInTheDocument();
-    await waitFor(() => expect(screen.getByText(/up to 1 MB per file · at most 50 pages/)).toBeInTheDocument());
+    await waitFor(() => expect(screen.getByText(/up to 977 KiB per file · at most 50 pages/)).toBeInTheDocument());
 
     await user.click(screen.getByRole('link', { name: 'History' }));
     const bad = await screen.findByRole('article', { name: 'bad.pdf' });
+    expect(screen.getByRole('heading', { level: 1, name: 'History' })).toHaveFocus(); // a new screen starts there
     expect(within(bad).getByText('Failed')).toBeInTheDocument();
     expect(screen.getByRole('link', { name: 'done.pdf' })).toHaveAttribute('href', '#/jobs/j-done');
 
@@ -47,7 +48,16 @@ describe('App', () => {
     const asked = await Promise.all(fetch.mock.calls.map(([input, init]) => readRequest(input, init)));
     expect(asked.map(({ url }) => url.pathname + url.search)).toContain('/jobs?status=completed&limit=20');
 
-    await user.click(within(screen.getByRole('article', { name: 'done.pdf' })).getByRole('button', { name: 'Delete' }));
+    await user.click(within(screen.getByRole('article', { name: 'done.pdf' })).getByRole('button', { name: 'Delete done.pdf' }));
+    // it asks first; "Keep it" keeps it
+    const dialog = await screen.findByRole('alertdialog', { name: 'Delete done.pdf?' });
+    expect(dialog).toHaveTextContent('This cannot be undone.');
+    expect(within(dialog).getByRole('button', { name: 'Keep it' })).toHaveFocus();
+    await user.click(within(dialog).getByRole('button', { name: 'Keep it' }));
+    expect(screen.queryByRole('alertdialog')).not.toBeInTheDocument();
+    expect(fetch.mock.calls.some(([, init]) => init?.method === 'DELETE')).toBe(false);
+    await user.click(within(screen.getByRole('article', { name: 'done.pdf' })).getByRole('button', { name: 'Delete done.pdf' }));
+    await user.click(within(await screen.findByRole('alertdialog')).getByRole('button', { name: 'Delete' }));
     await waitFor(() => expect(screen.queryByRole('article', { name: 'done.pdf' })).not.toBeInTheDocument());
     expect(screen.getByText('done.pdf was deleted.')).toBeInTheDocument();
     expect(screen.getByText('No jobs with this status.')).toBeInTheDocument();
@@ -105,8 +115,10 @@ describe('App', () => {
     await user.type(screen.getByLabelText('Document password'), 'open sesame');
     await user.click(screen.getByRole('button', { name: 'Retry' }));
 
-    expect(await screen.findByText('Position 1 in the queue')).toBeInTheDocument();
+    expect(await screen.findByText('1 job ahead in the queue')).toBeInTheDocument();
     expect(screen.getByRole('button', { name: 'Cancel' })).toBeInTheDocument();
-    expect(screen.getByRole('button', { name: 'Delete' })).toBeInTheDocument();
+    // deleting a job that is still waiting says so
+    await user.click(screen.getByRole('button', { name: 'Delete secret.pdf' }));
+    expect(await screen.findByRole('alertdialog')).toHaveTextContent(/still waiting in the queue: deleting it stops it/);
   });
 });
