@@ -336,6 +336,12 @@ export type UploadDocumentData = {
          */
         ocr_languages?: string;
     };
+    headers?: {
+        /**
+         * The language of `message`s and problem `detail`s: Korean (`ko`) or English (`en`, the default), with q-values as browsers send them (`ko-KR,ko;q=0.9,en;q=0.8` is Korean).
+         */
+        'Accept-Language'?: string | null;
+    };
     path?: never;
     query?: never;
     url: '/upload';
@@ -381,6 +387,12 @@ export type UploadDocumentResponse = UploadDocumentResponses[keyof UploadDocumen
 
 export type ListJobsData = {
     body?: never;
+    headers?: {
+        /**
+         * The language of `message`s and problem `detail`s: Korean (`ko`) or English (`en`, the default), with q-values as browsers send them (`ko-KR,ko;q=0.9,en;q=0.8` is Korean).
+         */
+        'Accept-Language'?: string | null;
+    };
     path?: never;
     query?: {
         status?: JobState | null;
@@ -418,6 +430,12 @@ export type ListJobsResponse = ListJobsResponses[keyof ListJobsResponses];
 
 export type CancelJobData = {
     body?: never;
+    headers?: {
+        /**
+         * The language of `message`s and problem `detail`s: Korean (`ko`) or English (`en`, the default), with q-values as browsers send them (`ko-KR,ko;q=0.9,en;q=0.8` is Korean).
+         */
+        'Accept-Language'?: string | null;
+    };
     path: {
         job_id: string;
     };
@@ -461,6 +479,12 @@ export type CancelJobResponse = CancelJobResponses[keyof CancelJobResponses];
 
 export type GetJobDocumentData = {
     body?: never;
+    headers?: {
+        /**
+         * The language of `message`s and problem `detail`s: Korean (`ko`) or English (`en`, the default), with q-values as browsers send them (`ko-KR,ko;q=0.9,en;q=0.8` is Korean).
+         */
+        'Accept-Language'?: string | null;
+    };
     path: {
         job_id: string;
     };
@@ -505,6 +529,10 @@ export type GetJobDocumentResponse = GetJobDocumentResponses[keyof GetJobDocumen
 export type GetJobEventsData = {
     body?: never;
     headers?: {
+        /**
+         * The language of `message`s and problem `detail`s: Korean (`ko`) or English (`en`, the default), with q-values as browsers send them (`ko-KR,ko;q=0.9,en;q=0.8` is Korean).
+         */
+        'Accept-Language'?: string | null;
         'Last-Event-ID'?: string | null;
     };
     path: {
@@ -544,6 +572,12 @@ export type GetJobEventsResponses = {
 
 export type GetJobPageData = {
     body?: never;
+    headers?: {
+        /**
+         * The language of `message`s and problem `detail`s: Korean (`ko`) or English (`en`, the default), with q-values as browsers send them (`ko-KR,ko;q=0.9,en;q=0.8` is Korean).
+         */
+        'Accept-Language'?: string | null;
+    };
     path: {
         job_id: string;
         number: number;
@@ -584,6 +618,12 @@ export type GetJobPageResponse = GetJobPageResponses[keyof GetJobPageResponses];
 
 export type GetJobPageImageData = {
     body?: never;
+    headers?: {
+        /**
+         * The language of `message`s and problem `detail`s: Korean (`ko`) or English (`en`, the default), with q-values as browsers send them (`ko-KR,ko;q=0.9,en;q=0.8` is Korean).
+         */
+        'Accept-Language'?: string | null;
+    };
     path: {
         job_id: string;
         number: number;
@@ -634,6 +674,12 @@ export type GetJobPageImageResponse = GetJobPageImageResponses[keyof GetJobPageI
 
 export type DeleteJobData = {
     body?: never;
+    headers?: {
+        /**
+         * The language of `message`s and problem `detail`s: Korean (`ko`) or English (`en`, the default), with q-values as browsers send them (`ko-KR,ko;q=0.9,en;q=0.8` is Korean).
+         */
+        'Accept-Language'?: string | null;
+    };
     path: {
         job_id: string;
     };
@@ -673,6 +719,12 @@ export type DeleteJobResponse = DeleteJobResponses[keyof DeleteJobResponses];
 
 export type GetJobData = {
     body?: never;
+    headers?: {
+        /**
+         * The language of `message`s and problem `detail`s: Korean (`ko`) or English (`en`, the default), with q-values as browsers send them (`ko-KR,ko;q=0.9,en;q=0.8` is Korean).
+         */
+        'Accept-Language'?: string | null;
+    };
     path: {
         job_id: string;
     };
@@ -712,6 +764,12 @@ export type GetJobResponse = GetJobResponses[keyof GetJobResponses];
 
 export type GetJobResultData = {
     body?: never;
+    headers?: {
+        /**
+         * The language of `message`s and problem `detail`s: Korean (`ko`) or English (`en`, the default), with q-values as browsers send them (`ko-KR,ko;q=0.9,en;q=0.8` is Korean).
+         */
+        'Accept-Language'?: string | null;
+    };
     path: {
         job_id: string;
     };
@@ -758,6 +816,12 @@ export type GetJobResultResponse = GetJobResultResponses[keyof GetJobResultRespo
 
 export type RetryJobData = {
     body: RetryRequest | null;
+    headers?: {
+        /**
+         * The language of `message`s and problem `detail`s: Korean (`ko`) or English (`en`, the default), with q-values as browsers send them (`ko-KR,ko;q=0.9,en;q=0.8` is Korean).
+         */
+        'Accept-Language'?: string | null;
+    };
     path: {
         job_id: string;
     };
