@@ -10,11 +10,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from litestar.testing import AsyncTestClient
+from saq import Worker
 
 from docparse.app import create_app
+from docparse.jobs.worker import build_worker
 from tests.conftest import WorkerProcess, make_settings, purge_queue, wait_for_status
 from tests.documents import make_pdf
+from tests.jobs.test_runner import MISBEHAVING
 
 KO = {"Accept-Language": "ko-KR,ko;q=0.9,en;q=0.8"}  # what a Korean browser sends
 EN = {"Accept-Language": "en-US,en;q=0.9"}
@@ -118,7 +122,7 @@ async def test_problem_details_follow_accept_language(client: AsyncTestClient, t
     assert invalid.status_code == 400 and invalid.json()["detail"].startswith("요청 값이 올바르지 않습니다: ")
     assert "limit" in invalid.json()["detail"]
     no_route = await client.get("/nowhere", headers={"Accept-Language": "ko"})
-    assert no_route.status_code == 404 and no_route.json()["detail"] == "찾을 수 없습니다."
+    assert no_route.status_code == 404 and no_route.json()["detail"].startswith("찾을 수 없습니다.")
 
 
 async def test_the_size_limit_is_said_in_binary_units(tmp_path: Path) -> None:
@@ -132,4 +136,32 @@ async def test_the_size_limit_is_said_in_binary_units(tmp_path: Path) -> None:
             korean = await client.post("/upload", files={"file": ("big.pdf", b"%PDF-1.7\n" + big)}, headers=KO)
             assert korean.json()["detail"] == "업로드 크기가 3 MiB입니다. 이 서버는 1 MiB까지의 파일만 받습니다."
     finally:
+        purge_queue(settings)
+
+
+async def test_a_failed_pages_message_in_the_result_follows_accept_language(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An in-process worker whose parse process hangs on page 2: the page's stored English error, read in Korean."""
+    monkeypatch.setenv("DOCPARSE_TEST_HANG_PAGE", "2")
+    settings = make_settings(tmp_path, page_timeout=1.5)
+    worker: Worker = build_worker(settings, child_command=MISBEHAVING)
+    run = asyncio.create_task(worker.start())
+    try:
+        async with AsyncTestClient(app=create_app(settings)) as client:
+            job_id = (await upload(client, make_pdf(tmp_path / "hangs.pdf", pages=3), KO))["job_id"]
+            done = await wait_for_status(client, job_id, {"completed", "failed"}, timeout=60)
+            assert done["status"] == "completed" and done["failed_pages"] == [2], done
+            korean = (await client.get(f"/jobs/{job_id}", headers=KO)).json()
+            assert korean["message"] == "완료: 2/3 페이지 처리됨, 1페이지 실패"
+            result = (await client.get(f"/jobs/{job_id}/result", headers=KO)).json()["result"]
+            assert result["failed_pages"] == [
+                {"number": 2, "code": "page_timeout", "message": "2페이지 처리에 1.5초 넘게 걸려 중단되었습니다."}
+            ]
+            english = (await client.get(f"/jobs/{job_id}/result")).json()["result"]
+            assert english["failed_pages"][0]["message"] == "Page 2 took longer than 1.5 s and was stopped."
+    finally:
+        await worker.stop()
+        run.cancel()
+        await worker.queue.disconnect()
         purge_queue(settings)

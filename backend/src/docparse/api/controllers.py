@@ -35,7 +35,7 @@ from docparse.filetypes import SUPPORTED_TYPES
 from docparse.jobs.orchestrator import Orchestrator, StoredUpload
 from docparse.jobs.state import JobState
 from docparse.jobs.status import JobStatus
-from docparse.messages import Lang, Msg, render
+from docparse.messages import Lang, Msg, localize, render
 from docparse.pageranges import validate_page_spec
 from docparse.results import DocumentInfo, Page
 from docparse.settings import Settings
@@ -162,13 +162,15 @@ class JobController(Controller):
         job_id: FromPath[uuid.UUID],
         jobs: Orchestrator,
         owner: str,
+        lang: Lang,
         format: FromQuery[Literal["json", "text", "markdown"]] = "json",
         pages: FromQuery[str | None] = None,
     ) -> Stream:
         """`format=json` streams `{"job_id","result":{"document","pages","failed_pages"}}`; `text` and `markdown`
         join the pages (a form feed separates pages in text; pages parsed without the `markdown` option give their
-        plain text). `pages=1-5,9` selects pages, and also works while the job runs: it returns the pages parsed
-        so far. Without `pages`, the result is only available once the job has completed (409 before)."""
+        plain text; `failed_pages` give their messages in the caller's language). `pages=1-5,9` selects pages, and
+        also works while the job runs: it returns the pages parsed so far. Without `pages`, the result is only
+        available once the job has completed (409 before)."""
         key = str(job_id)
         pages = (pages or "").strip() or None
         validate_page_spec(pages)
@@ -178,7 +180,11 @@ class JobController(Controller):
             await jobs.status(key, owner)
             await jobs.document_json(key)  # 409 until the document is opened
         if format == "json":
-            chunks = _json_result(jobs, key, pages, await jobs.failed_pages_json(key))
+            failed = [
+                {**page, "message": localize(page["code"], page["message"], lang)}
+                for page in await jobs.failed_pages_json(key)
+            ]
+            chunks = _json_result(jobs, key, pages, failed)
             return Stream(chunks, media_type="application/json")
         field = "markdown" if format == "markdown" else "text"
         media = "text/markdown" if format == "markdown" else "text/plain"  # Litestar adds the charset

@@ -87,16 +87,17 @@ def docparse_error_handler(request: Request[Any, Any, Any], exc: DocparseError) 
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
-    """Litestar's own errors: its words in English; in Korean, ours for the status (Litestar's validation
-    report, naming the parameter, is kept)."""
+    """Litestar's own errors: its words in English; in another language, ours for the status, followed by
+    Litestar's details (its validation report names the parameter)."""
     lang = _lang(request)
     detail = exc.detail
     validation = isinstance(exc, ValidationException) and exc.extra
     if lang != "en":
         if validation:
             detail = render(Msg("http.validation", reason=str(exc.extra)), lang)
-        elif detail == HTTPStatus(exc.status_code).phrase and f"http.{exc.status_code}" in CATALOGUE:
-            detail = render(Msg(f"http.{exc.status_code}"), lang)
+        elif f"http.{exc.status_code}" in CATALOGUE:
+            said = render(Msg(f"http.{exc.status_code}"), lang)
+            detail = said if detail == HTTPStatus(exc.status_code).phrase else f"{said} ({detail})"
     elif validation:
         detail = f"{detail}: {exc.extra}"
     return problem(exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"), detail, exc.headers, lang)
