@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Locator, Page, expect
 
 MIME = {
@@ -105,6 +106,21 @@ def wait_until(condition: Callable[[], object], what: str, timeout: float = 30.0
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting until {what}")
         time.sleep(0.1)
+
+
+AXE = Axe()
+# Every rule axe runs by default (WCAG A/AA and best practices), and the "name contains the visible label" check.
+AXE_OPTIONS = {"resultTypes": ["violations"], "rules": {"label-content-name-mismatch": {"enabled": True}}}
+
+
+def expect_accessible(page: Page, screen: str) -> None:
+    """Runs axe-core on the page as it is now; fails listing every violation (rule, impact, elements)."""
+    violations = AXE.run(page, options=AXE_OPTIONS).response["violations"]
+    lines = [
+        f"- {v['id']} ({v['impact']}): {v['help']} — " + "; ".join(" ".join(n["target"]) for n in v["nodes"][:5])
+        for v in violations
+    ]
+    assert not violations, f"axe found {len(violations)} violation(s) on {screen}:\n" + "\n".join(lines)
 
 
 def visible_text(scope: Locator, text: str) -> Locator:

@@ -93,6 +93,23 @@ describe('UploadZone', () => {
     expect(upload.mock.calls[0][0].file.name).toBe('report.bin');
   });
 
+  it("checks a file chosen before the server's limits were known again before sending it", async () => {
+    const config = new ConfigStore();
+    const upload = vi.fn<UploadsDeps['upload']>(async (request) => makeAccepted('j', request.file.name));
+    const store = new UploadsStore({
+      upload,
+      onAccepted: vi.fn(),
+      config: () => config.value,
+      formatSizes: (size, limit) => i18n.bytesApart(size, limit),
+    });
+    await store.add([new File(['\x7fELF\x02\x01\x01\x00'], 'program.pdf')]);
+    expect(store.items[0].state).toBe('ready'); // nothing known to check against yet
+    config.value = makeConfig();
+    await store.start();
+    expect(store.items[0].state).toBe('rejected');
+    expect(upload).not.toHaveBeenCalled();
+  });
+
   it('uploads a file still being checked once its check is done', async () => {
     const { store, upload } = setup();
     const adding = store.add([pdf('quick.pdf')]);

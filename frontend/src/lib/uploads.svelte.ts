@@ -66,6 +66,9 @@ export class UploadsStore {
 
   #nextId = 1;
   #checks: Promise<void>[] = [];
+  /** Files checked before the server's limits were known: checked again by start() once they are. */
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping, never rendered
+  #uncheckedIds = new Set<number>();
   // eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping of requests, never rendered
   #controllers = new Map<number, AbortController>();
 
@@ -97,12 +100,20 @@ export class UploadsStore {
       }),
     );
     this.items = [...this.items, ...added];
-    const checks = added.map(async ({ id, file }) => {
+    return this.#check(added.map((item) => item.id), limits);
+  }
+
+  /** Checks files against `limits` (null: only emptiness, until `/config` answers); resolves when all are done. */
+  #check(ids: number[], limits: ServerConfig | null): Promise<void> {
+    const checks = ids.map(async (id) => {
+      const file = this.#find(id)?.file;
+      if (!file) return;
       const rejection = await checkFile(file, limits, this.#deps.formatSizes);
       const item = this.#find(id);
       if (item?.state !== 'checking') return;
       item.rejection = rejection;
       item.state = rejection ? 'rejected' : 'ready';
+      if (!limits) this.#uncheckedIds.add(id);
     });
     const all = Promise.all(checks).then(() => undefined);
     this.#checks.push(all);
@@ -131,6 +142,16 @@ export class UploadsStore {
   async start(): Promise<void> {
     if (!this.pagesValid || !this.ocrLanguagesValid) return;
     await Promise.all(this.#checks);
+    const limits = this.#deps.config();
+    if (limits && this.#uncheckedIds.size > 0) {
+      const again = this.items.filter((item) => item.state === 'ready' && this.#uncheckedIds.has(item.id));
+      this.#uncheckedIds.clear();
+      for (const item of again) item.state = 'checking';
+      await this.#check(
+        again.map((item) => item.id),
+        limits,
+      );
+    }
     this.#checks = [];
     const options: ParseOption[] = [];
     if (this.tables) options.push('tables');

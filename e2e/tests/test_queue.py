@@ -1,0 +1,61 @@
+"""Cards follow the server: a queued job's place moves up when another job leaves the queue (its own event stream
+says nothing then), and a job reads "Completed" as soon as the server says so."""
+
+from __future__ import annotations
+
+import time
+
+from playwright.sync_api import Page, expect
+
+import documents
+from conftest import Stack
+from ui import Doc, expect_status, job_card, open_home, upload, wait_until
+
+PAGES = 200  # with tables, a minute's work each: the two workers stay busy while two jobs wait
+
+
+def statuses(stack: Stack) -> dict[str, dict]:
+    return {job["filename"]: job for job in stack.api.get("/jobs", params={"limit": 50}).json()["jobs"]}
+
+
+def test_queue_positions_and_completion_follow_the_server(page: Page, stack: Stack) -> None:
+    names = ["one.pdf", "two.pdf", "three.pdf", "four.pdf"]
+    open_home(page)
+    upload(page, *(Doc(name, documents.long_pdf(PAGES)) for name in names), tables=True)
+
+    # two run, two wait: 0 and 1 jobs ahead
+    def two_waiting() -> list[tuple[int, str]] | None:
+        now = statuses(stack)
+        if len(now) < 4 or sum(job["status"] == "processing" for job in now.values()) < 2:
+            return None
+        return sorted((job["queue_position"], name) for name, job in now.items() if job["status"] == "queued")
+
+    waiting = wait_until(two_waiting, "two jobs run and two wait")
+    assert [position for position, _ in waiting] == [0, 1], waiting
+    last = waiting[1][1]
+    expect(job_card(page, last).get_by_text("1 job ahead in the queue")).to_be_visible()
+
+    # a running job is cancelled: the next one starts, and the last moves up; its card says so within a second
+    running = next(n for n, j in statuses(stack).items() if j["status"] == "processing")
+    job_card(page, running).get_by_role("button", name="Cancel").click()
+    wait_until(lambda: statuses(stack)[last]["queue_position"] == 0, "the API says the last job is next", 30)
+    said = time.monotonic()
+    expect(job_card(page, last).get_by_text("Next in the queue")).to_be_visible(timeout=5_000)
+    lag = time.monotonic() - said
+    assert lag < 1.0, f"the card showed the new queue position {lag:.2f} s after the API"
+
+    # then, with the workers free, a short job completes: its card says so when the API does
+    for name in names:
+        cancel = job_card(page, name).get_by_role("button", name="Cancel")
+        if cancel.count():
+            cancel.click()
+    for name in names:
+        expect_status(job_card(page, name), "Cancelled")
+    upload(page, Doc("short.pdf", documents.report_pdf(20)), tables=True)
+    card = job_card(page, "short.pdf")
+    expect(card.get_by_text("Processing", exact=True)).to_be_visible(timeout=30_000)
+    wait_until(lambda: statuses(stack)["short.pdf"]["status"] == "completed", "the API says completed", 60)
+    said = time.monotonic()
+    expect_status(card, "Completed", timeout=5_000)
+    lag = time.monotonic() - said
+    assert lag < 1.0, f"the card said Completed {lag:.2f} s after the API"
