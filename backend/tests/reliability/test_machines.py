@@ -2,7 +2,7 @@
 cache folder each, reach Redis and SeaweedFS only over their own link. One machine's link is cut while both
 parse chunks of one document: its chunk must be parsed elsewhere after the heartbeat, the job must complete
 with every page once, and the cut-off worker's late writes, once its link is back, must change nothing. A lone
-machine's short stall must not cost a page either (an open defect, marked xfail)."""
+machine's short stall must not cost a page either."""
 
 from __future__ import annotations
 
@@ -167,13 +167,6 @@ def test_a_machine_cut_off_mid_chunk_has_its_chunk_parsed_elsewhere(
         stack.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runner.ChildPool.parse times a page from the worker's last read (_next_event: child.last_event + "
-    "page_timeout), so time the task spent blocked storing the pages before (a stalled S3 or Redis write) counts "
-    "against the next page: a page parsed in 0.2 s is killed and reported page_timeout, and the job completes "
-    "without it",
-)
 def test_a_short_network_stall_loses_no_page(tmp_path: Path, network: Network, seaweed: SeaweedFS) -> None:
     """One machine whose link drops for a few seconds — longer than the page timeout, shorter than the heartbeat,
     so nothing is re-queued: once the link is back the worker goes on, and no page may fail (none was slow)."""

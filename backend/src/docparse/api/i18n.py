@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 from litestar import Request
 from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.params import HeaderParameter
 from litestar.types import ParametersMap
 
 from docparse.jobs.state import JobState
@@ -72,9 +72,9 @@ LANG = Provide(provide_lang, sync_to_thread=False)
 """The `lang` dependency of handlers whose answers carry messages."""
 
 ACCEPT_LANGUAGE: ParametersMap = {
-    "accept_language": Parameter(
-        str | None,
-        header="Accept-Language",
+    "accept_language": HeaderParameter(
+        name="Accept-Language",
+        annotation=str | None,
         required=False,
         description="The language of `message`s and problem `detail`s: Korean (`ko`) or English (`en`, the "
         "default), with q-values as browsers send them (`ko-KR,ko;q=0.9,en;q=0.8` is Korean).",

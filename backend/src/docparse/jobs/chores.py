@@ -30,6 +30,8 @@ from docparse.storage import Storage
 
 log = structlog.get_logger(__name__)
 
+SWEEP_ABORT_WAIT_MS = 10_000  # SAQ's sweep waits up to 5 s for an abort to land; twice that, to be sure
+
 
 class Chores:
     def __init__(self, queue: RedisQueue, settings: Settings, storage: Storage) -> None:
@@ -119,6 +121,8 @@ class Chores:
             return 1
         if now_ms() - job.touched < stale_ms:
             return 0
+        if job.status == Status.ABORTING and now_ms() - job.touched < stale_ms + SWEEP_ABORT_WAIT_MS:
+            return 0  # SAQ's sweep is aborting it (and waits a while for that to land) before it re-queues it
         if job.status in (Status.COMPLETE, Status.FAILED, Status.ABORTED):  # SAQ settled it; the status says how
             if unit or await self.plans.live_units(job_id) is not None:
                 # A unit SAQ gave up on without our hook ending it (its worker died on the last try): the job

@@ -373,6 +373,7 @@ class ChildPool:
                             event["page_count"], [i + 1 for i in event["indices"]], [i + 1 for i in remaining],
                             data if "info" in event else None,
                         )  # fmt: skip
+                        child.last_event = time.monotonic()
                 elif kind in ("page", "page_error"):
                     if not remaining:  # pages come after "opened", one for each index it listed
                         raise RuntimeError(f"parse process reported a {kind} out of turn: {event!r}")
@@ -381,6 +382,9 @@ class ChildPool:
                         yield PageDone(event["number"], data)
                     else:
                         yield PageFailed(event["number"], event["code"], event["message"])
+                    # The time the consumer spent on that page (storing it through a slow store) is not the next
+                    # page's: the page timer starts when we listen again.
+                    child.last_event = time.monotonic()
                 elif kind in ("done", "error"):
                     answered = True
                     child.jobs_done += 1
@@ -415,9 +419,9 @@ class ChildPool:
     async def _next_event(child: ParseChild, page_timeout: float, tick: float) -> dict[str, Any] | None:
         """The child's next event, None after `tick` seconds of silence, TimeoutError past the page timeout."""
         deadline = child.last_event + page_timeout
-        wait = min(tick, deadline - time.monotonic())
-        if wait <= 0:
-            raise TimeoutError
+        # Past the deadline, one short look still: the page may have ended while the consumer was busy elsewhere
+        # (its answer waits in the pipe), and only a page still running is past its time.
+        wait = max(min(tick, deadline - time.monotonic()), 0.01)
         try:
             event = await child.read(timeout=wait)
         except TimeoutError:

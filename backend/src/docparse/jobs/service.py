@@ -36,6 +36,7 @@ from docparse.storage import SourceWriter, Storage, document_key, image_key
 log = structlog.get_logger(__name__)
 
 STREAM_READ_TRIES = 6  # failed status reads in a row after which an event stream gives up
+_SETTLED = frozenset({Status.COMPLETE, Status.FAILED, Status.ABORTED})  # SAQ's last states of a job
 
 
 class _SourceSink:
@@ -345,9 +346,20 @@ class JobService(Orchestrator):
             if record is None:
                 return
             started = record.started_at
-            if record.status in TERMINAL and (started is None or (record.settled_at or 0) >= started):
+            settled = record.status in TERMINAL and (started is None or (record.settled_at or 0) >= started)
+            if settled and await self._units_settled(job_id):
                 return
             await asyncio.sleep(0.05)
+
+    async def _units_settled(self, job_id: str) -> bool:
+        """Whether SAQ is done with every chunk of a split job (a chunk ends its unit before SAQ's last write of
+        it, and the first run's settled_at predates them all)."""
+        plan = await self.plans.size(job_id)
+        if plan is None:
+            return True
+        attempt, units = plan
+        jobs = await self.queue.jobs([chunks.chunk_key(job_id, attempt, unit) for unit in range(1, units)])
+        return all(job is None or job.status in _SETTLED for job in jobs)
 
     async def _notify(self, job_id: str) -> None:
         """Wake SSE listeners after a change made here rather than by SAQ."""
