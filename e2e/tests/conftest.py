@@ -330,6 +330,10 @@ def page(context: BrowserContext, watched: Watched, request: pytest.FixtureReque
 
     page.on("dialog", on_dialog)
     yield page
+    # Let page pictures still loading finish first: the next test deletes every job, and a picture the server
+    # renders while its job is deleted can be written after the delete (a server-side race, left to the server).
+    with contextlib.suppress(Exception):
+        page.wait_for_function("[...document.images].every((img) => img.complete)", timeout=10_000)
     reports = request.node.stash.get(REPORTS, {})
     if any(r.failed for r in reports.values()):
         (ARTIFACTS / "failures").mkdir(parents=True, exist_ok=True)

@@ -86,9 +86,10 @@ def test_history_lists_filters_and_deletes(page: Page, stack: Stack, shot) -> No
     expect(page).to_have_url(f"{stack.base_url}/#/jobs/{report}")
     expect(page.get_by_role("article", name="report.pdf").get_by_text("Completed", exact=True)).to_be_visible()
     expect(page.get_by_role("region", name="Result")).to_be_visible()
-    # (once page 1's picture is there: a picture rendered while its job is deleted can be left in storage, a race
-    # of the server's, not of this screen)
-    expect_page_picture(page, 1)
+    # (once the pictures of its 3 pages are there: a picture rendered while its job is deleted can be left in
+    # storage, a race of the server's, not of this screen)
+    for number in (1, 2, 3):
+        expect_page_picture(page, number)
     # and delete it from there: back to the history, without it
     page.get_by_role("button", name="Delete report.pdf").click()
     page.get_by_role("alertdialog", name="Delete report.pdf?").get_by_role("button", name="Delete", exact=True).click()

@@ -35,22 +35,33 @@ def test_queue_positions_and_completion_follow_the_server(page: Page, stack: Sta
     last = waiting[1][1]
     expect(job_card(page, last).get_by_text("1 job ahead in the queue")).to_be_visible()
 
-    # a running job is cancelled: the next one starts, and the last moves up; its card says so within a second
-    running = next(n for n, j in statuses(stack).items() if j["status"] == "processing")
-    job_card(page, running).get_by_role("button", name="Cancel").click()
-    wait_until(lambda: statuses(stack)[last]["queue_position"] == 0, "the API says the last job is next", 30)
-    said = time.monotonic()
-    expect(job_card(page, last).get_by_text("Next in the queue")).to_be_visible(timeout=5_000)
-    lag = time.monotonic() - said
-    assert lag < 1.0, f"the card showed the new queue position {lag:.2f} s after the API"
+    # the running jobs are cancelled: the queue moves on, which the last job's own stream does not say (a worker
+    # may take another job first, so whatever the API says next, the card must say it within a second)
+    for name, job in statuses(stack).items():
+        if job["status"] == "processing":
+            job_card(page, name).get_by_role("button", name="Cancel").click()
 
-    # then, with the workers free, a short job completes: its card says so when the API does
+    def moved_up() -> dict | None:
+        job = statuses(stack)[last]
+        return job if job["status"] != "queued" or job["queue_position"] != 1 else None
+
+    moved = wait_until(moved_up, "the last job moves up", 30)
+    said = time.monotonic()
+    card = job_card(page, last)
+    if moved["status"] == "queued":
+        expect(card.get_by_text("Next in the queue")).to_be_visible(timeout=5_000)
+    else:
+        expect(card.get_by_text("Queued", exact=True)).to_have_count(0, timeout=5_000)
+    lag = time.monotonic() - said
+    assert lag < 1.0, f"the card showed the job's move up {lag:.2f} s after the API"
+
     for name in names:
         cancel = job_card(page, name).get_by_role("button", name="Cancel")
         if cancel.count():
             cancel.click()
     for name in names:
         expect_status(job_card(page, name), "Cancelled")
+    # then, with the workers free, a short job completes: its card says so when the API does
     upload(page, Doc("short.pdf", documents.report_pdf(20)), tables=True)
     card = job_card(page, "short.pdf")
     expect(card.get_by_text("Processing", exact=True)).to_be_visible(timeout=30_000)
