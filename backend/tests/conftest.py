@@ -57,6 +57,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
             "DOCPARSE_CHUNK_SECONDS": str(settings.chunk_seconds),
             "DOCPARSE_CHUNK_PROBE": str(settings.chunk_probe),
             "DOCPARSE_CHUNK_WINDOW": str(settings.chunk_window),
+            "DOCPARSE_WEBHOOK_SECRET": settings.webhook_secret,
+            "DOCPARSE_WEBHOOK_ALLOWED_HOSTS": settings.webhook_allowed_hosts,
+            "DOCPARSE_WEBHOOK_TIMEOUT": str(settings.webhook_timeout),
+            "DOCPARSE_WEBHOOK_FIRST_RETRY": str(settings.webhook_first_retry),
             "DOCPARSE_LOG_JSON": "true",
         }
     )

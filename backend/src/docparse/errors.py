@@ -156,3 +156,35 @@ class JobCancelled(DocparseError):
 class JobConflict(DocparseError):
     code = "conflict"
     status_code = 409
+
+
+# --- integrations: webhooks and idempotent uploads ---
+
+
+class CallbackRefused(DocparseError):
+    """A callback URL that may not be called (not http(s), or resolving to a non-public address)."""
+
+    code = "callback_refused"
+    status_code = 422
+
+
+class WebhookFailed(DocparseError):
+    """A webhook try the receiver did not take (no answer, 5xx, 429...): tried again later."""
+
+    code = "webhook_failed"
+    status_code = 502
+
+
+class IdempotencyKeyReused(DocparseError):
+    """An Idempotency-Key sent again with another file or other options."""
+
+    code = "idempotency_key_reused"
+    status_code = 422
+
+
+class IdempotencyInFlight(DocparseError):
+    """An upload with the same Idempotency-Key is still under way, or failed: send it again shortly."""
+
+    code = "idempotency_in_flight"
+    status_code = 409
+    headers = {"Retry-After": "2"}

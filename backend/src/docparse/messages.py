@@ -184,6 +184,19 @@ CATALOGUE: dict[str, _Entry] = {
     "error.conflict": _e(
         "The job is not in a state that allows this.", "작업이 지금 이 요청을 처리할 수 있는 상태가 아닙니다."
     ),
+    "error.callback_refused": _e("This callback URL may not be called.", "이 콜백 URL로는 알림을 보낼 수 없습니다."),
+    "error.webhook_failed": _e(
+        "The webhook receiver did not take the delivery; it will be tried again.",
+        "웹훅 수신 측이 알림을 받지 못했습니다. 나중에 다시 보냅니다.",
+    ),
+    "error.idempotency_key_reused": _e(
+        "This Idempotency-Key was already used with another file or other options.",
+        "이 Idempotency-Key는 이미 다른 파일이나 다른 옵션으로 사용되었습니다.",
+    ),
+    "error.idempotency_in_flight": _e(
+        "An upload with this Idempotency-Key is still under way; send it again in a moment.",
+        "같은 Idempotency-Key의 업로드가 아직 처리 중입니다. 잠시 후 다시 보내 주세요.",
+    ),
     "error.internal_logged": _e(
         "Something went wrong inside docparse. The error was logged.",
         "docparse 내부에서 문제가 발생했습니다. 오류는 기록되었습니다.",
@@ -196,6 +209,10 @@ CATALOGUE: dict[str, _Entry] = {
     # --- upload ---
     "upload.accepted": _e(
         "The file was uploaded and queued for processing.", "파일이 업로드되어 처리 대기열에 등록되었습니다."
+    ),
+    "upload.reused": _e(
+        "This file was parsed before with the same options; its result was copied and the job is complete.",
+        "같은 옵션으로 이미 처리한 파일이라 이전 결과를 복사했고 작업이 완료되었습니다.",
     ),
     "upload.not_multipart": _e(
         "Send the document as multipart/form-data, in a field named 'file'.",

@@ -81,6 +81,26 @@ class Settings(BaseSettings):
     chunk_window: int = Field(1, ge=1, description="chunks of one document waiting in the queue at most")
     segment_mb: int = Field(8, ge=1, description="parsed pages written together once they reach this size")
 
+    # --- webhooks (see jobs/webhooks.py) ---
+    webhook_secret: str = Field(
+        "", description="Standard Webhooks signing secret ('whsec_' + base64); uploads with a callback_url need it"
+    )
+    webhook_allowed_hosts: str = Field(
+        "", description="hosts or networks (CIDR) a callback may reach although they are not public, comma-separated"
+    )
+    webhook_key_urls: str = Field(
+        "", description="a default callback_url per API key: '<key>=<url>,...' (used when an upload names none)"
+    )
+    webhook_timeout: float = Field(10.0, gt=0, description="seconds one webhook try waits for the receiver")
+    webhook_retry_hours: float = Field(24.0, gt=0, description="hours a webhook delivery is tried again for")
+    webhook_first_retry: float = Field(
+        5.0, gt=0, description="seconds before a failed webhook is tried again; doubling (with jitter) up to an hour"
+    )
+    webhook_concurrency: int = Field(20, ge=1, description="webhook deliveries one worker process makes at once")
+
+    # --- uploads of documents seen before ---
+    idempotency_hours: float = Field(24.0, gt=0, description="hours an Idempotency-Key is remembered")
+
     # --- OCR ---
     ocr_languages: str = Field(
         "kor+eng",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
@@ -14,7 +15,7 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Quer
 from litestar.response import ServerSentEvent, ServerSentEventMessage, Stream
 
 from docparse import tessdata
-from docparse.api.auth import require_key
+from docparse.api.auth import owner_of, require_key
 from docparse.api.i18n import ACCEPT_LANGUAGE, LANG, localize_status, status_message
 from docparse.api.openapi import UploadOperation, with_success_media
 from docparse.api.problems import problem_responses
@@ -32,9 +33,11 @@ from docparse.api.schemas import (
 from docparse.api.upload import receive_upload
 from docparse.errors import InvalidRequest, JobNotFound
 from docparse.filetypes import SUPPORTED_TYPES
+from docparse.jobs.idempotency import IdempotentReply, check_same, fingerprint
 from docparse.jobs.orchestrator import Orchestrator, StoredUpload
 from docparse.jobs.state import JobState
 from docparse.jobs.status import JobStatus
+from docparse.jobs.webhooks import Deliveries, parse_default_urls
 from docparse.messages import Lang, Msg, localize, render
 from docparse.pageranges import validate_page_spec
 from docparse.results import DocumentInfo, Page
@@ -93,33 +96,54 @@ class UploadController(Controller):
         responses=problem_responses(400, 413, 415, 429),
     )
     async def upload(
-        self, request: Request[Any, Any, Any], jobs: Orchestrator, owner: str, lang: Lang
+        self,
+        request: Request[Any, Any, Any],
+        jobs: Orchestrator,
+        owner: str,
+        lang: Lang,
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Idempotency-Key",
+                description="Makes a retried upload safe: the same key (per API key, for "
+                "DOCPARSE_IDEMPOTENCY_HOURS) returns the first upload's 202 instead of creating a job; with another "
+                "file or other options it is a 422 (`idempotency_key_reused`).",
+                max_length=255,
+            ),
+        ] = None,
     ) -> Response[UploadAccepted]:
         """Multipart form: `file` (required), `password`, `pages` (e.g. `1-3,7`), `options` (`tables,markdown`),
-        `ocr` (`auto`, `always`, `never`), `ocr_languages` (e.g. `kor+eng`).
+        `ocr` (`auto`, `always`, `never`), `ocr_languages` (e.g. `kor+eng`), `callback_url` (where the job's
+        status is POSTed when it ends, signed per Standard Webhooks), `reuse` (`true` by default: a file this API
+        key had parsed with the same options gets a copy of that result at once; `false` parses it again).
         429 with Retry-After when DOCPARSE_MAX_QUEUED jobs already wait (checked before the body is read, and
         again before the job is queued)."""
+        idempotency_key = (idempotency_key or "").strip() or None
         await jobs.check_room()
         job_id = str(uuid.uuid4())
         structlog.contextvars.bind_contextvars(job_id=job_id)
+        if idempotency_key is not None:
+            first = await jobs.claim_idempotency(owner, idempotency_key, job_id)
+            if first is not None:
+                return await _replay(request, jobs, first)
         sink = jobs.open_upload(job_id)
         try:
             received = await receive_upload(request, sink, jobs.settings.max_upload_bytes)
-            pages = received.fields.get("pages", "").strip() or None
-            validate_page_spec(pages)
-            options = {
-                **_parse_flags(received.fields.get("options")),
-                **_ocr_options(received.fields, jobs.settings),
-                "pages": pages,
-            }
-            await jobs.submit(
+            options, callback_url = _job_options(received.fields, jobs.settings, owner)
+            if callback_url:
+                await jobs.check_callback(callback_url)
+            reused = await jobs.submit(
                 StoredUpload(job_id, received.filename, received.file_type, received.size, received.sha256),
                 password=received.fields.get("password") or None,
                 options=options,
                 owner=owner,
+                callback_url=callback_url,
+                reuse=_flag(received.fields.get("reuse"), "reuse", default=True),
             )
         except BaseException:
             await sink.discard()  # nothing half-accepted is left behind
+            if idempotency_key is not None:
+                await jobs.finish_idempotency(owner, idempotency_key, job_id, None)
             raise
         location = f"/jobs/{job_id}"
         body = UploadAccepted(
@@ -127,13 +151,76 @@ class UploadController(Controller):
             job_id=job_id,
             filename=received.filename,
             file_type=received.file_type,
-            message=render(Msg("upload.accepted"), lang),
+            message=render(Msg("upload.reused" if reused else "upload.accepted"), lang),
             size=received.size,
             status_url=location,
             result_url=f"{location}/result",
             events_url=f"{location}/events",
+            reused_from=reused,
         )
+        if idempotency_key is not None:
+            answer = IdempotentReply(
+                fingerprint=fingerprint(received.sha256, {**options, "callback_url": callback_url}),
+                job_id=job_id,
+                body=msgspec.json.encode(body),
+            )
+            await jobs.finish_idempotency(owner, idempotency_key, job_id, answer)
         return Response(body, status_code=202, headers={"Location": location})
+
+
+class _Discard:
+    """An upload sink that keeps nothing (a replayed upload is read only to check it is the same)."""
+
+    async def write(self, data: bytes) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    async def discard(self) -> None:
+        pass
+
+
+async def _replay(request: Request[Any, Any, Any], jobs: Orchestrator, first: IdempotentReply) -> Response[Any]:
+    """The first upload's 202 for a request that repeats it; IdempotencyKeyReused if it sends something else."""
+    received = await receive_upload(request, _Discard(), jobs.settings.max_upload_bytes)
+    options, callback_url = _job_options(received.fields, jobs.settings, "")
+    check_same(first, fingerprint(received.sha256, {**options, "callback_url": callback_url}))
+    location = f"/jobs/{first.job_id}"
+    return Response(
+        first.body,
+        status_code=202,
+        media_type="application/json",
+        headers={"Location": location, "Idempotent-Replayed": "true"},
+    )
+
+
+def _job_options(fields: dict[str, str], settings: Settings, owner: str) -> tuple[dict[str, Any], str | None]:
+    """The parse options of an upload's form, and its callback URL (or the API key's default one)."""
+    pages = fields.get("pages", "").strip() or None
+    validate_page_spec(pages)
+    options = {**_parse_flags(fields.get("options")), **_ocr_options(fields, settings), "pages": pages}
+    callback_url = fields.get("callback_url", "").strip() or _default_callbacks(settings.webhook_key_urls).get(owner)
+    if callback_url is not None and len(callback_url) > 2048:
+        raise InvalidRequest("callback_url: at most 2048 characters.")
+    return options, callback_url
+
+
+@functools.cache
+def _default_callbacks(raw: str) -> dict[str, str]:
+    """DOCPARSE_WEBHOOK_KEY_URLS by owner id (an API key's jobs belong to its owner id)."""
+    return {owner_of(key): url for key, url in parse_default_urls(raw).items()}
+
+
+def _flag(raw: str | None, name: str, *, default: bool) -> bool:
+    if raw is None or not raw.strip():
+        return default
+    value = raw.strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off"):
+        return False
+    raise InvalidRequest(f"{name}: true or false, not {raw!r}.")
 
 
 class JobController(Controller):
@@ -263,6 +350,18 @@ class JobController(Controller):
                 yield ServerSentEventMessage(data=data, event="status", id=event_id)
 
         return ServerSentEvent(stream(), retry_duration=2000, headers={"Cache-Control": "no-cache"})
+
+    @get(
+        "/deliveries",
+        operation_id="getJobDeliveries",
+        summary="Webhook deliveries of the job's endings, with every try",
+        responses=problem_responses(404),
+    )
+    async def deliveries(self, job_id: FromPath[uuid.UUID], jobs: Orchestrator, owner: str) -> Deliveries:
+        """One delivery per ending (a retried job that ends again is delivered again), each with its tries:
+        when, the receiver's status code or the error, and when the next try is due. `state` is `pending`,
+        `delivered` or `failed` (given up after DOCPARSE_WEBHOOK_RETRY_HOURS, or refused)."""
+        return await jobs.deliveries(str(job_id), owner)
 
     @get(
         "/document",

@@ -18,6 +18,8 @@ class UploadAccepted(msgspec.Struct):
     status_url: str
     result_url: str
     events_url: str
+    reused_from: str | None = None
+    """Set when the job completed at once with a copy of this earlier job's result (the same file and options)."""
 
 
 class JobList(msgspec.Struct):

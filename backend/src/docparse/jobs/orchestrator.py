@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from docparse.jobs.idempotency import IdempotentReply
 from docparse.jobs.metrics import Snapshot
 from docparse.jobs.state import JobState
 from docparse.jobs.status import JobStatus
+from docparse.jobs.webhooks import Deliveries
 from docparse.settings import Settings
 
 
@@ -66,9 +68,35 @@ class Orchestrator(abc.ABC):
 
     @abc.abstractmethod
     async def submit(
-        self, upload: StoredUpload, *, password: str | None, options: dict[str, Any], owner: str = ""
-    ) -> None:
-        """Record the job and queue it: both, or neither."""
+        self,
+        upload: StoredUpload,
+        *,
+        password: str | None,
+        options: dict[str, Any],
+        owner: str = "",
+        callback_url: str | None = None,
+        reuse: bool = True,
+    ) -> str | None:
+        """Record the job and queue it: both, or neither. With `reuse`, a document this owner had parsed with the
+        same options gets a copy of that result at once instead: returns that job's id (None when queued)."""
+
+    @abc.abstractmethod
+    async def check_callback(self, url: str) -> None:
+        """CallbackRefused unless `url` may be called back (see webhooks.py)."""
+
+    @abc.abstractmethod
+    async def deliveries(self, job_id: str, owner: str | None = None) -> Deliveries:
+        """The webhook deliveries of a job and every try of each."""
+
+    @abc.abstractmethod
+    async def claim_idempotency(self, owner: str, key: str, job_id: str) -> IdempotentReply | None:
+        """Take `key` for the upload `job_id`: None when taken; the first upload's reply when the key was used
+        (waiting for it while that upload is under way; IdempotencyInFlight if it does not end in time)."""
+
+    @abc.abstractmethod
+    async def finish_idempotency(self, owner: str, key: str, job_id: str, reply: IdempotentReply | None) -> None:
+        """The upload that took `key` ended: remember its reply for DOCPARSE_IDEMPOTENCY_HOURS, or (None) free
+        the key after a failure."""
 
     @abc.abstractmethod
     async def status(self, job_id: str, owner: str | None = None) -> JobStatus: ...

@@ -88,6 +88,20 @@ class PageStore:
         keys = [*self.keys(job_id), self.records.key(job_id)]
         await self._fail(keys=keys, args=[error.number, msgspec.json.encode(error)])
 
+    async def copy(self, from_job: str, to_job: str) -> None:
+        """Index another job's pages and failures for `to_job` (whose storage holds copies of the segments under
+        the same names: see Storage.copy_results)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self.index_key(from_job))
+            pipe.hgetall(self.failures_key(from_job))
+            index, failures = await pipe.execute()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if index:
+                pipe.hset(self.index_key(to_job), mapping=index)
+            if failures:
+                pipe.hset(self.failures_key(to_job), mapping=failures)
+            await pipe.execute()
+
     async def stored_numbers(self, job_id: str) -> list[int]:
         names: list[bytes] = await reply(self.redis.hkeys(self.index_key(job_id)))
         return sorted(int(n) for n in names)

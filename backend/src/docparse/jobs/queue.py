@@ -19,15 +19,15 @@ def _dump(value: object) -> str:
     return msgspec.json.encode(value).decode()
 
 
-def create_queue(settings: Settings, redis: Redis | None = None) -> RedisQueue:
-    """The parse queue, sharing `redis` when given. msgspec does SAQ's JSON: a job is encoded on every update.
-    (No socket timeout by default: a worker waits on the queue in a blocking read.)"""
+def create_queue(settings: Settings, redis: Redis | None = None, *, name: str | None = None) -> RedisQueue:
+    """The parse queue (or the queue `name`), sharing `redis` when given. msgspec does SAQ's JSON: a job is encoded
+    on every update. (No socket timeout by default: a worker waits on the queue in a blocking read.)"""
     redis = redis or Redis.from_url(
         settings.redis_url, health_check_interval=10, socket_keepalive=True, client_name="docparse"
     )
     return RedisQueue(
         redis,
-        name=settings.queue_name,
+        name=name or settings.queue_name,
         dump=_dump,
         load=msgspec.json.decode,
         swept_error_message=WorkerLost.code,  # tells a sweep from a cancel (state.py)

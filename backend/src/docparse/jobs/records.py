@@ -54,6 +54,9 @@ class JobRecord(msgspec.Struct, kw_only=True):
     cancel_requested: bool = False
     owner: str = ""  # the API key's owner id when keys are on; "" when they are off
     settled_at: float | None = None  # when a worker last finished with the job (SAQ writes nothing after it)
+    callback_url: str = ""  # where the job's ending is POSTed (see webhooks.py); "" for none
+    reused_from: str | None = None  # the job whose result this one copied instead of parsing (same file, options)
+    reused_parsed_at: float | None = None  # when that job finished
 
 
 class RecordUpdate(TypedDict, total=False):
@@ -121,11 +124,12 @@ redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
 """
 
-# Every change of state, as one check-and-set (see state.py). KEYS: the record, the live set, then the keys that
-# expire with the record (job_keys). ARGV: the states it may change from (space-separated), ttl (>0 expire, <0
-# persist, 0 leave), "1" to count the attempt, what becomes of the job in the live set ("add", "remove" or ""), the
-# job id, then fields and values. Returns {result, state it was in}: result 0 when the record is gone, -1 when
-# refused, else 1 or the attempt number.
+# Every change of state, as one check-and-set (see state.py). KEYS: the record, the live set, the webhook outbox,
+# then the keys that expire with the record (job_keys). ARGV: the states it may change from (space-separated), ttl
+# (>0 expire, <0 persist, 0 leave), "1" to count the attempt, what becomes of the job in the live set ("add",
+# "remove" or ""), the job id, then fields and values. An ending of a job with a callback URL goes on the outbox in
+# the same step ("<job id>:<attempt>"), so no ending loses its webhook. Returns {result, state it was in}: result 0
+# when the record is gone, -1 when refused, else 1 or the attempt number.
 _TRANSITION = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0, ''} end
 local state = redis.call('HGET', KEYS[1], 'status') or 'queued'
@@ -135,13 +139,26 @@ local result = 1
 if ARGV[3] == '1' then result = redis.call('HINCRBY', KEYS[1], 'attempts', 1) end
 local ttl = tonumber(ARGV[2])
 for i = 1, #KEYS do
-  if i ~= 2 then
+  if i ~= 2 and i ~= 3 then
     if ttl > 0 then redis.call('EXPIRE', KEYS[i], ttl) elseif ttl < 0 then redis.call('PERSIST', KEYS[i]) end
   end
+end
+if ARGV[4] == 'remove' and (redis.call('HGET', KEYS[1], 'callback_url') or '') ~= '' then
+  redis.call('RPUSH', KEYS[3], ARGV[5] .. ':' .. (redis.call('HGET', KEYS[1], 'attempts') or '0'))
 end
 if ARGV[4] == 'add' then redis.call('SADD', KEYS[2], ARGV[5]) elseif ARGV[4] == 'remove' then
   redis.call('SREM', KEYS[2], ARGV[5]) end
 return {result, state}
+"""
+
+
+# KEYS: the deliveries list, the record. ARGV: the entry. Only while the record exists, expiring with it.
+_ADD_DELIVERY = """
+local ttl = redis.call('PTTL', KEYS[2])
+if ttl == -2 then return 0 end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
 """
 
 
@@ -175,16 +192,18 @@ class RecordStore:
         # job id -> owner; outlives the record (which expires), so retention still finds the owner's history
         self.owners_key = f"{self.prefix}:owners"
         self.live_key = f"{self.prefix}:live"  # jobs not finished yet: what the orphan rescue looks at
+        self.outbox_key = f"{self.prefix}:outbox"  # endings whose webhook is still to be queued (webhooks.py)
         self._write = redis.register_script(_WRITE)
         self._transition = redis.register_script(_TRANSITION)
+        self._add_delivery = redis.register_script(_ADD_DELIVERY)
 
     def key(self, job_id: str) -> str:
         return f"{self.prefix}:job:{job_id}"
 
     def job_keys(self, job_id: str) -> list[str]:
         """The keys beside the record that live and die with it: the pages' index, the failed pages, the chunk
-        plan (see pagestore.py and chunks.py)."""
-        return [f"{self.prefix}:{kind}:{job_id}" for kind in ("pages", "failed", "plan")]
+        plan (see pagestore.py and chunks.py), the webhook deliveries' tries (webhooks.py)."""
+        return [f"{self.prefix}:{kind}:{job_id}" for kind in ("pages", "failed", "plan", "deliveries")]
 
     def owner_history_key(self, owner: str) -> str:
         return f"{self.prefix}:history:owner:{owner or 'public'}"  # owner ids are hex: "public" is no one's
@@ -249,9 +268,31 @@ class RecordStore:
         live = "" if to is None else ("remove" if to in _TERMINAL else "add")
         head = [" ".join(sorted(sources)), str(ttl), "1" if count_attempt else "", live, job_id]
         args = head + [item for pair in fields.items() for item in pair]
-        keys = [self.key(job_id), self.live_key, *self.job_keys(job_id)]
+        keys = [self.key(job_id), self.live_key, self.outbox_key, *self.job_keys(job_id)]
         result, state = await self._transition(keys=keys, args=args)
         return int(result), JobState(state.decode()) if state else None
+
+    def seen_key(self, owner: str) -> str:
+        """Completed jobs of `owner` by what they parsed (file and options; see idempotency.fingerprint)."""
+        return f"{self.prefix}:seen:{owner or 'public'}"
+
+    async def remember_result(self, owner: str, fingerprint: str, job_id: str, ttl: int) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.seen_key(owner), fingerprint, job_id)
+            pipe.expire(self.seen_key(owner), ttl)
+            await pipe.execute()
+
+    async def remembered(self, owner: str, fingerprint: str) -> str | None:
+        value: bytes | None = await reply(self.redis.hget(self.seen_key(owner), fingerprint))
+        return value.decode() if value is not None else None
+
+    async def add_delivery(self, job_id: str, entry: bytes) -> None:
+        """Record one webhook try; the list expires with the record."""
+        await self._add_delivery(keys=[self.job_keys(job_id)[3], self.key(job_id)], args=[entry])
+
+    async def deliveries(self, job_id: str) -> list[bytes]:
+        entries: list[bytes] = await reply(self.redis.lrange(self.job_keys(job_id)[3], 0, -1))
+        return entries
 
     async def delete(self, job_id: str) -> None:
         # an owner never changes: no need to watch it

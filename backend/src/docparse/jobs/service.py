@@ -17,9 +17,10 @@ from saq import Status
 from saq.job import ABORT_ID_PREFIX
 from saq.queue.redis import RedisQueue
 
-from docparse.errors import Busy, JobCancelled, JobConflict, JobNotFound, JobNotReady, Unavailable
+from docparse.errors import Busy, CallbackRefused, JobCancelled, JobConflict, JobNotFound, JobNotReady, Unavailable
 from docparse.jobs import chunks, state
 from docparse.jobs.chunks import Plans, progress_from
+from docparse.jobs.idempotency import IdempotencyKeys, IdempotentReply, fingerprint
 from docparse.jobs.metrics import Snapshot, count_upload, read_snapshot
 from docparse.jobs.orchestrator import Orchestrator, StoredUpload, UploadSink
 from docparse.jobs.pagestore import PageStore
@@ -29,6 +30,7 @@ from docparse.jobs.records import JobRecord, RecordStore, history_cursor, record
 from docparse.jobs.state import TERMINAL, JobState
 from docparse.jobs.status import ChunkCounts, JobStatus, LiveCounts, build_status
 from docparse.jobs.tasks import finish_job
+from docparse.jobs.webhooks import CallbackPolicy, Deliveries, delivery_id_of, summarise
 from docparse.pageranges import parse_page_ranges
 from docparse.settings import Settings
 from docparse.storage import SourceWriter, Storage, document_key, image_key
@@ -74,6 +76,8 @@ class JobService(Orchestrator):
         self.records = RecordStore(queue.redis, settings.queue_name)
         self.pages = PageStore(self.records, storage)
         self.plans = Plans(self.records, settings.chunk_window)
+        self._callbacks = CallbackPolicy(settings.webhook_allowed_hosts)
+        self._idempotency = IdempotencyKeys(queue.redis, settings.queue_name, settings.idempotency_hours)
         self._render_pool: RenderPool | None = None  # started on the first picture asked for
         self.watchers = 0  # status streams of this process (see watch)
 
@@ -101,11 +105,18 @@ class JobService(Orchestrator):
         return snap
 
     async def submit(
-        self, upload: StoredUpload, *, password: str | None, options: dict[str, Any], owner: str = ""
-    ) -> None:
-        """Record the job and queue it: both, or neither. (The caller knows what it uploaded; reading the status
-        back would cost a round trip on the hottest path.)"""
-        await self.check_room()  # again: the queue may have filled up while the upload arrived
+        self,
+        upload: StoredUpload,
+        *,
+        password: str | None,
+        options: dict[str, Any],
+        owner: str = "",
+        callback_url: str | None = None,
+        reuse: bool = True,
+    ) -> str | None:
+        """Record the job and queue it: both, or neither — or, with `reuse`, complete it at once with a copy of the
+        result of this owner's job that parsed the same file with the same options. (The caller knows what it
+        uploaded; reading the status back would cost a round trip on the hottest path.)"""
         record = JobRecord(
             job_id=upload.job_id,
             filename=upload.filename,
@@ -115,7 +126,16 @@ class JobService(Orchestrator):
             created_at=time.time(),
             options=options,
             owner=owner,
+            callback_url=callback_url or "",
         )
+        if reuse and (source := await self._reusable(record, password)) is not None:
+            try:
+                await self._reuse(record, source, password)
+                return source.job_id
+            except Exception:  # the copy failed half-way: parse it after all (copies nobody indexes do no harm)
+                log.warning("reusing a result failed; parsing instead", source=source.job_id, exc_info=True)
+                await self.records.delete(upload.job_id)
+        await self.check_room()  # again: the queue may have filled up while the upload arrived
         await self.records.create(record, password=password)
         try:
             await enqueue_parse(self.queue, upload.job_id, self.settings)
@@ -131,6 +151,60 @@ class JobService(Orchestrator):
             await count_upload(self.queue.redis, self.settings.queue_name, upload.size)
         except Exception:  # the job is queued: a lost count must not turn it into an error
             log.warning("upload not counted in the metrics", exc_info=True)
+        return None
+
+    async def _reusable(self, record: JobRecord, password: str | None) -> JobRecord | None:
+        """The owner's completed job with this file and these options, if it still exists (and, for an encrypted
+        file, was opened with the same password)."""
+        job_id = await self.records.remembered(record.owner, fingerprint(record.sha256, record.options))
+        if job_id is None:
+            return None
+        source, source_password = await self.records.get_with_password(job_id)
+        if (
+            source is None
+            or source.status != JobState.COMPLETED
+            or (source.owner, source.sha256, source.options) != (record.owner, record.sha256, record.options)
+            or source_password != password
+        ):
+            return None
+        return source
+
+    async def _reuse(self, record: JobRecord, source: JobRecord, password: str | None) -> None:
+        """The job completed at once with copies of `source`'s results: copies, so deleting either job leaves
+        the other whole."""
+        record.reused_from, record.reused_parsed_at = source.job_id, source.finished_at
+        await self.storage.copy_results(source.job_id, record.job_id)
+        await self.records.create(record, password=password)
+        await self.pages.copy(source.job_id, record.job_id)
+        now = time.time()
+        await state.complete(
+            self.records, record.job_id, self.settings.result_ttl, pages_done=source.pages_done,
+            pages_total=source.pages_total, failed_pages=source.failed_pages, started_at=now, finished_at=now,
+        )  # fmt: skip
+        await count_upload(self.queue.redis, self.settings.queue_name, record.size)
+        log.info("result reused", job_id=record.job_id, source=source.job_id)
+
+    async def check_callback(self, url: str) -> None:
+        if not self.settings.webhook_secret:
+            raise CallbackRefused(
+                "This server does not send webhooks: DOCPARSE_WEBHOOK_SECRET is not set (deliveries are signed)."
+            )
+        await self._callbacks.check(url)
+
+    async def deliveries(self, job_id: str, owner: str | None = None) -> Deliveries:
+        record = await self.records.get(job_id)
+        if record is None or (owner is not None and record.owner != owner):
+            raise JobNotFound()
+        due = None
+        if record.callback_url and record.status in TERMINAL:
+            due = (delivery_id_of(job_id, record.attempts), f"job.{record.status.value}")
+        return summarise(record.callback_url, await self.records.deliveries(job_id), due)
+
+    async def claim_idempotency(self, owner: str, key: str, job_id: str) -> IdempotentReply | None:
+        return await self._idempotency.claim(owner, key, job_id)
+
+    async def finish_idempotency(self, owner: str, key: str, job_id: str, reply: IdempotentReply | None) -> None:
+        await self._idempotency.finish(owner, key, job_id, reply)
 
     async def check_room(self) -> None:
         """Busy (429) when DOCPARSE_MAX_QUEUED jobs already wait: at most that many ever wait."""
@@ -156,7 +230,7 @@ class JobService(Orchestrator):
                 pipe.hgetall(self.records.key(job_id))
                 pipe.get(saq_id)
                 pipe.lpos(queued_key, saq_id)  # BLMOVE takes from the left: the index is the number of jobs ahead
-                index, failures, plan = self.records.job_keys(job_id)
+                index, failures, plan, _ = self.records.job_keys(job_id)
                 pipe.hlen(index)  # pages stored: the progress of every chunk at once
                 pipe.hkeys(failures)
                 pipe.hmget(plan, ["n", "open", "running"])

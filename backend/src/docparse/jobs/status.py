@@ -14,7 +14,16 @@ from docparse.jobs.records import JobRecord
 from docparse.jobs.state import TERMINAL, JobState, aborted_by_operator
 from docparse.messages import english, status_text
 
-__all__ = ["ChunkCounts", "ErrorInfo", "JobState", "JobStatus", "LiveCounts", "build_status", "merged_state"]
+__all__ = [
+    "ChunkCounts",
+    "ErrorInfo",
+    "JobState",
+    "JobStatus",
+    "LiveCounts",
+    "ReusedResult",
+    "build_status",
+    "merged_state",
+]
 
 
 class ErrorInfo(msgspec.Struct):
@@ -39,6 +48,13 @@ class LiveCounts:
     chunks: ChunkCounts | None
 
 
+class ReusedResult(msgspec.Struct):
+    """The earlier job whose result was copied instead of parsing the file again."""
+
+    job_id: str
+    parsed_at: datetime | None
+
+
 class JobStatus(msgspec.Struct, kw_only=True):
     job_id: str
     status: JobState
@@ -59,6 +75,8 @@ class JobStatus(msgspec.Struct, kw_only=True):
     error: ErrorInfo | None
     chunks: ChunkCounts | None = None
     """Set while a document split into chunks is parsed (and after)."""
+    reused_from: ReusedResult | None = None
+    """Set when the result is a copy of an earlier job's (the same file with the same options, same owner)."""
 
 
 def _time(epoch: float | None) -> datetime | None:
@@ -145,6 +163,7 @@ def build_status(
         queue_position=queue_position if state == JobState.QUEUED else None,
         error=error if state in (JobState.FAILED, JobState.CANCELLED) else None,
         chunks=chunks,
+        reused_from=ReusedResult(record.reused_from, _time(record.reused_parsed_at)) if record.reused_from else None,
     )
 
 

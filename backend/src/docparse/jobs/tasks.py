@@ -20,6 +20,7 @@ from saq.queue.redis import RedisQueue
 from docparse.errors import DocparseError, JobCancelled, JobNotFound, JobTimeout, error_for_code
 from docparse.jobs import state
 from docparse.jobs.chunks import Plans, split_pages
+from docparse.jobs.idempotency import fingerprint
 from docparse.jobs.metrics import count_finished
 from docparse.jobs.pagestore import PageStore, SegmentBuffer
 from docparse.jobs.queue import CHUNK_FUNCTION, PARSE_FUNCTION, build_chunk_job
@@ -331,6 +332,8 @@ async def finish_job(
     else:
         outcome = JobState.COMPLETED
         written = await state.complete(records, job_id, ttl, **fields)
+        if written:  # a later upload of the same file with the same options may reuse this result
+            await records.remember_result(record.owner, fingerprint(record.sha256, record.options), job_id, ttl)
     if not written:  # (the pages' index and the plan now expire with the record)
         return None
     seconds = time.time() - (record.started_at or record.created_at)

@@ -15,6 +15,7 @@ from docparse.jobs.queue import CHUNK_FUNCTION, PARSE_FUNCTION, create_queue
 from docparse.jobs.records import RecordStore
 from docparse.jobs.runner import CHILD_COMMAND, ChildPool
 from docparse.jobs.tasks import WorkerDeps, parse_chunk, parse_document, record_outcome
+from docparse.jobs.webhooks import build_webhook_worker, relay_forever
 from docparse.logs import configure_logging
 from docparse.settings import Settings
 from docparse.storage import open_storage
@@ -41,8 +42,18 @@ def build_worker(
         await pool.start()  # warm before the first job: PyMuPDF's import costs ~1 s
         ctx["docparse"] = WorkerDeps(settings, RecordStore(queue.redis, settings.queue_name), storage, pool)
         ctx["chores"] = Chores(queue, settings, storage).start()  # retention, and the rescue of lost jobs
+        # Webhook deliveries: their own queue and SAQ worker in this process, fed from the outbox of job endings
+        webhook_worker = build_webhook_worker(settings, queue.redis)
+        await webhook_worker.queue.connect()
+        ctx["webhooks"] = webhook_worker
+        ctx["chores"] += [
+            asyncio.create_task(webhook_worker.start()),
+            asyncio.create_task(relay_forever(queue.redis, settings, webhook_worker.redis_queue)),
+        ]
 
     async def shutdown(ctx: dict[str, Any]) -> None:
+        if "webhooks" in ctx:
+            await ctx["webhooks"].stop()  # lets deliveries under way finish (SAQ's grace), then stops
         loops: list[asyncio.Task[None]] = ctx.get("chores", [])
         for task in loops:
             task.cancel()

@@ -82,6 +82,11 @@ class Storage(abc.ABC):
         """`length` bytes from `start`. Raises FileNotFoundError when the object is missing."""
 
     @abc.abstractmethod
+    async def copy_results(self, from_job: str, to_job: str) -> None:
+        """Copy a job's results (document.json and page segments, not its source or pictures) to another job, as
+        copies of their own: deleting either job leaves the other whole."""
+
+    @abc.abstractmethod
     async def delete_job(self, job_id: str) -> None:
         """Remove every object of the job (and its cached source on this machine); missing is fine."""
 

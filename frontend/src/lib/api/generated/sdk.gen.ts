@@ -2,7 +2,7 @@
 
 import { type Client, formDataBodySerializer, type Options as Options2, type TDataShape } from './client';
 import { client } from './client.gen';
-import type { CancelJobData, CancelJobErrors, CancelJobResponses, DeleteJobData, DeleteJobErrors, DeleteJobResponses, GetConfigData, GetConfigResponses, GetJobData, GetJobDocumentData, GetJobDocumentErrors, GetJobDocumentResponses, GetJobErrors, GetJobEventsData, GetJobEventsErrors, GetJobEventsResponses, GetJobPageData, GetJobPageErrors, GetJobPageImageData, GetJobPageImageErrors, GetJobPageImageResponses, GetJobPageResponses, GetJobResponses, GetJobResultData, GetJobResultErrors, GetJobResultResponses, HealthData, HealthResponses, ListJobsData, ListJobsErrors, ListJobsResponses, ReadyData, ReadyErrors, ReadyResponses, RetryJobData, RetryJobErrors, RetryJobResponses, UploadDocumentData, UploadDocumentErrors, UploadDocumentResponses } from './types.gen';
+import type { CancelJobData, CancelJobErrors, CancelJobResponses, DeleteJobData, DeleteJobErrors, DeleteJobResponses, GetConfigData, GetConfigResponses, GetJobData, GetJobDeliveriesData, GetJobDeliveriesErrors, GetJobDeliveriesResponses, GetJobDocumentData, GetJobDocumentErrors, GetJobDocumentResponses, GetJobErrors, GetJobEventsData, GetJobEventsErrors, GetJobEventsResponses, GetJobPageData, GetJobPageErrors, GetJobPageImageData, GetJobPageImageErrors, GetJobPageImageResponses, GetJobPageResponses, GetJobResponses, GetJobResultData, GetJobResultErrors, GetJobResultResponses, HealthData, HealthResponses, ListJobsData, ListJobsErrors, ListJobsResponses, ReadyData, ReadyErrors, ReadyResponses, RetryJobData, RetryJobErrors, RetryJobResponses, UploadDocumentData, UploadDocumentErrors, UploadDocumentResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -40,6 +40,11 @@ export const listJobs = <ThrowOnError extends boolean = false>(options?: Options
  * Cancel a queued or processing job
  */
 export const cancelJob = <ThrowOnError extends boolean = false>(options: Options<CancelJobData, ThrowOnError>) => (options.client ?? client).post<CancelJobResponses, CancelJobErrors, ThrowOnError>({ url: '/jobs/{job_id}/cancel', ...options });
+
+/**
+ * Webhook deliveries of the job's endings, with every try
+ */
+export const getJobDeliveries = <ThrowOnError extends boolean = false>(options: Options<GetJobDeliveriesData, ThrowOnError>) => (options.client ?? client).get<GetJobDeliveriesResponses, GetJobDeliveriesErrors, ThrowOnError>({ url: '/jobs/{job_id}/deliveries', ...options });
 
 /**
  * Document information (available once the document is opened)

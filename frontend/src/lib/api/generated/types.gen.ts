@@ -5,6 +5,19 @@ export type ClientOptions = {
 };
 
 /**
+ * Attempt
+ */
+export type Attempt = {
+    delivery_id: string;
+    event: string;
+    attempt: number;
+    at: number;
+    status_code: number | null;
+    error: string | null;
+    next_try: number | null;
+};
+
+/**
  * Block
  */
 export type Block = {
@@ -25,6 +38,25 @@ export type ChunkCounts = {
     total: number;
     running: number;
     done: number;
+};
+
+/**
+ * Deliveries
+ */
+export type Deliveries = {
+    callback_url: string | null;
+    deliveries: Array<Delivery>;
+};
+
+/**
+ * Delivery
+ */
+export type Delivery = {
+    delivery_id: string;
+    event: string;
+    state: string;
+    next_try: number | null;
+    attempts: Array<Attempt>;
 };
 
 /**
@@ -129,6 +161,7 @@ export type JobStatus = {
     queue_position: number | null;
     error: ErrorInfo | null;
     chunks?: ChunkCounts | null;
+    reused_from?: ReusedResult | null;
 };
 
 /**
@@ -267,6 +300,14 @@ export type RetryRequest = {
 };
 
 /**
+ * ReusedResult
+ */
+export type ReusedResult = {
+    job_id: string;
+    parsed_at: string | null;
+};
+
+/**
  * ServerConfig
  */
 export type ServerConfig = {
@@ -307,6 +348,7 @@ export type UploadAccepted = {
     status_url: string;
     result_url: string;
     events_url: string;
+    reused_from?: string | null;
 };
 
 export type UploadDocumentData = {
@@ -341,6 +383,10 @@ export type UploadDocumentData = {
          * The language of `message`s and problem `detail`s: Korean (`ko`) or English (`en`, the default), with q-values as browsers send them (`ko-KR,ko;q=0.9,en;q=0.8` is Korean).
          */
         'Accept-Language'?: string | null;
+        /**
+         * Makes a retried upload safe: the same key (per API key, for DOCPARSE_IDEMPOTENCY_HOURS) returns the first upload's 202 instead of creating a job; with another file or other options it is a 422 (`idempotency_key_reused`).
+         */
+        'Idempotency-Key'?: string | null;
     };
     path?: never;
     query?: never;
@@ -476,6 +522,51 @@ export type CancelJobResponses = {
 };
 
 export type CancelJobResponse = CancelJobResponses[keyof CancelJobResponses];
+
+export type GetJobDeliveriesData = {
+    body?: never;
+    headers?: {
+        /**
+         * The language of `message`s and problem `detail`s: Korean (`ko`) or English (`en`, the default), with q-values as browsers send them (`ko-KR,ko;q=0.9,en;q=0.8` is Korean).
+         */
+        'Accept-Language'?: string | null;
+    };
+    path: {
+        job_id: string;
+    };
+    query?: never;
+    url: '/jobs/{job_id}/deliveries';
+};
+
+export type GetJobDeliveriesErrors = {
+    /**
+     * The request is not valid (code invalid_request, empty_file).
+     */
+    400: Problem;
+    /**
+     * API keys are on and the request has none that matches (code unauthorized).
+     */
+    401: Problem;
+    /**
+     * No such job, or not yours (code not_found).
+     */
+    404: Problem;
+    /**
+     * Redis cannot be reached, or too many event streams are open (code unavailable; see Retry-After).
+     */
+    503: Problem;
+};
+
+export type GetJobDeliveriesError = GetJobDeliveriesErrors[keyof GetJobDeliveriesErrors];
+
+export type GetJobDeliveriesResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: Deliveries;
+};
+
+export type GetJobDeliveriesResponse = GetJobDeliveriesResponses[keyof GetJobDeliveriesResponses];
 
 export type GetJobDocumentData = {
     body?: never;
