@@ -499,6 +499,8 @@ class JobService(Orchestrator):
              "max_image_pixels": self.settings.render_max_image_pixels}
         )  # fmt: skip
         await self.storage.put(key, data)
+        if not await self.queue.redis.exists(self.records.key(job_id)):  # deleted while it was drawn
+            await self.storage.delete_job(job_id)
         return data
 
     async def failed_pages_json(self, job_id: str) -> list[dict[str, Any]]:
