@@ -230,6 +230,8 @@ async def _one_document(svc: Service, raw: bytes, poll: float = 0.005) -> dict[s
         status = (await conn.request(get_request(f"/jobs/{job_id}"))).json()
         await conn.close()
         await poller.close()
+    if status.get("reused_from"):
+        raise HttpError(f"job {job_id} was answered with a copy of {status['reused_from']}, not parsed")
     if status.get("status") != "completed" or status.get("pages_done") != status.get("pages_total"):
         raise HttpError(f"job {job_id} ended {status.get('status')} with {status.get('pages_done')}/"
                         f"{status.get('pages_total')} pages")  # fmt: skip

@@ -17,6 +17,10 @@ from pathlib import Path
 import redis.asyncio as aioredis
 
 BOUNDARY = "docparsebenchboundary7d3f"
+# Every upload asks for a parse: the service answers a re-upload of a file it parsed with the same options with a
+# copy of that result (`reuse`, true by default), and the bench uploads the same files again and again. A service
+# older than that option ignores the field.
+FORM_DEFAULTS = {"reuse": "false"}
 KEEPALIVE_SAFE = 3.0  # seconds; uvicorn's keep-alive timeout is 5
 
 
@@ -127,13 +131,17 @@ def _multipart_parts(filename: str, content_type: str = "application/pdf") -> tu
     return prefix, suffix
 
 
+def _field_parts(fields: dict[str, str]) -> bytes:
+    return "".join(
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n' for k, v in fields.items()
+    ).encode()
+
+
 def upload_request(data: bytes, filename: str, host: str = "127.0.0.1", fields: dict[str, str] | None = None) -> bytes:
     """A whole POST /upload request for an in-memory file (built once, sent many times), with form `fields`
     (e.g. {"ocr": "never"}) before the file."""
     prefix, suffix = _multipart_parts(filename)
-    head_fields = "".join(
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n' for k, v in (fields or {}).items()
-    ).encode()
+    head_fields = _field_parts({**FORM_DEFAULTS, **(fields or {})})
     body = head_fields + prefix + data + suffix
     head = (
         f"POST /upload HTTP/1.1\r\nHost: {host}\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
@@ -146,6 +154,7 @@ async def upload_file(conn: Conn, path: Path, chunk: int = 1 << 20) -> Response:
     """POST /upload streaming a file from disk (for the 1 GiB upload: never whole in this process's memory)."""
     size = path.stat().st_size  # noqa: ASYNC240
     prefix, suffix = _multipart_parts(path.name)
+    prefix = _field_parts(FORM_DEFAULTS) + prefix
     head = (
         f"POST /upload HTTP/1.1\r\nHost: {conn.host}\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
         f"Content-Length: {len(prefix) + size + len(suffix)}\r\n\r\n"
