@@ -213,4 +213,52 @@ describe('JobCard', () => {
     expect(screen.getByText('Processing')).toBeInTheDocument();
     expect(screen.getByText(/^1\/4 pages/)).toBeInTheDocument();
   });
+
+  it('says a result was reused from an earlier upload, with a link to it while it exists', async () => {
+    const reused = makeJob({
+      status: 'completed',
+      pages_done: 3,
+      pages_total: 3,
+      started_at: '2025-01-02T03:04:06Z',
+      finished_at: '2025-01-02T03:04:06.010Z',
+      reused_from: { job_id: 'earlier-job', parsed_at: '2024-12-31T10:00:00Z' },
+    });
+    const exists = vi.fn<NonNullable<JobActions['exists']>>(async () => true);
+    const actions = { cancel: vi.fn(), retry: vi.fn(), exists };
+    const view = render(JobCard, { job: reused, actions });
+    const note = screen.getByText(/^Result reused from/);
+    expect(note).toHaveTextContent(
+      `Result reused from an earlier upload of the same file (parsed ${i18n.date('2024-12-31T10:00:00Z')}).`,
+    );
+    const link = await screen.findByRole('link', { name: 'an earlier upload of the same file' });
+    expect(link).toHaveAttribute('href', '#/jobs/earlier-job');
+    expect(exists).toHaveBeenCalledWith('earlier-job');
+    // the copy took milliseconds: no parse time is claimed
+    expect(screen.getByText('Parsed 3 pages')).toBeInTheDocument();
+
+    expect(exists).toHaveBeenCalledOnce();
+    // statuses arriving again ask nothing more
+    await view.rerender({ job: { ...reused, message: 'again' } });
+    expect(exists).toHaveBeenCalledOnce();
+    view.unmount();
+
+    // the earlier job was deleted: the same note, without a link
+    render(JobCard, { job: reused, actions: { ...actions, exists: vi.fn(async () => false) } });
+    await Promise.resolve();
+    expect(screen.getByText(/^Result reused from an earlier upload of the same file/)).toBeInTheDocument();
+    expect(screen.queryByRole('link', { name: 'an earlier upload of the same file' })).not.toBeInTheDocument();
+  });
+
+  it('says a reused result without its parse time, and in Korean', async () => {
+    const reused = makeJob({ status: 'completed', reused_from: { job_id: 'earlier-job', parsed_at: null } });
+    setup(reused);
+    expect(screen.getByText('Result reused from an earlier upload of the same file.')).toBeInTheDocument();
+    i18n.set('ko');
+    expect(await screen.findByText('같은 파일의 이전 업로드의 결과를 재사용했습니다.')).toBeInTheDocument();
+  });
+
+  it('says nothing about reuse for a job parsed from its own file', () => {
+    setup(makeJob({ status: 'completed', pages_done: 1, pages_total: 1 }));
+    expect(screen.queryByText(/reused/)).not.toBeInTheDocument();
+  });
 });

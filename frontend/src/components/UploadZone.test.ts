@@ -198,4 +198,37 @@ describe('UploadZone', () => {
     expect(screen.getByText(/Write pages like 1-3,7/)).toBeInTheDocument();
     expect(screen.getByRole('button', { name: 'Upload' })).toBeDisabled();
   });
+
+  it('parses again and sends a callback URL from the Advanced settings, which say when they are on', async () => {
+    const { upload, user } = setup();
+    const summary = screen.getByText('Advanced');
+    const again = screen.getByRole('checkbox', { name: 'Parse again even if this file was parsed before' });
+    expect(again).not.toBeChecked();
+    await user.click(summary);
+    await user.click(again);
+    const callback = screen.getByRole('textbox', { name: 'Callback URL (webhook)' });
+    await user.type(callback, 'hooks.example.com');
+    // not a full address: said, and Upload waits for it
+    expect(callback).toHaveAttribute('aria-invalid', 'true');
+    expect(screen.getByText('Write a full address starting with http:// or https://.')).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Upload' })).toBeDisabled();
+    await user.clear(callback);
+    await user.type(callback, 'https://hooks.example.com/docparse');
+    expect(callback).toHaveAttribute('aria-invalid', 'false');
+    expect(screen.getByText('Advanced (2 settings on)')).toBeInTheDocument();
+
+    await user.upload(screen.getByLabelText('Choose files'), pdf('a.pdf'));
+    await user.click(screen.getByRole('button', { name: 'Upload' }));
+    await waitFor(() => expect(upload).toHaveBeenCalledOnce());
+    expect(upload.mock.calls[0][0]).toMatchObject({ reuse: false, callbackUrl: 'https://hooks.example.com/docparse' });
+  });
+
+  it('reuses earlier results and sends no callback by default', async () => {
+    const { upload, user } = setup();
+    await user.upload(screen.getByLabelText('Choose files'), pdf('a.pdf'));
+    await user.click(screen.getByRole('button', { name: 'Upload' }));
+    await waitFor(() => expect(upload).toHaveBeenCalledOnce());
+    expect(upload.mock.calls[0][0].reuse).toBeUndefined();
+    expect(upload.mock.calls[0][0].callbackUrl).toBeUndefined();
+  });
 });

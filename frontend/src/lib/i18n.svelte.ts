@@ -35,6 +35,14 @@ const en = {
   'upload.ocr_languages_hint': 'Joined with +, e.g. kor+eng. Installed here: {languages}. Empty: the default.',
   'upload.ocr_languages_format': 'Joined with +, e.g. kor+eng. Empty: the default.',
   'upload.ocr_languages_invalid': 'Write languages like kor+eng, from those installed here: {languages}.',
+  'upload.advanced': 'Advanced',
+  'upload.advanced_on': 'Advanced ({n, plural, one {# setting} other {# settings}} on)',
+  'upload.reuse_off': 'Parse again even if this file was parsed before',
+  'upload.reuse_hint': 'Otherwise a file you uploaded before with the same options gets a copy of that result at once.',
+  'upload.callback': 'Callback URL (webhook)',
+  'upload.callback_hint':
+    'When the job ends, the server sends its status to this address (a signed POST). The server must have webhooks set up.',
+  'upload.callback_invalid': 'Write a full address starting with http:// or https://.',
   'upload.submit': 'Upload',
   'upload.files': 'Files to upload',
   'upload.state.checking': 'Checking…',
@@ -97,6 +105,9 @@ const en = {
   'job.upload_pages': 'Upload again with these pages',
   'job.upload_pages_home': 'Upload the file again with a page range within the document',
   'job.reupload': 'Upload the file again',
+  'job.reused': 'Result reused from {link} (parsed {time}).',
+  'job.reused_untimed': 'Result reused from {link}.',
+  'job.reused_link': 'an earlier upload of the same file',
 
   'error.encrypted': 'This PDF is password protected — enter the password and retry.',
   'error.encrypted.action': 'The password is sent only with this retry.',
@@ -227,6 +238,30 @@ const en = {
   'jobpage.back': 'All jobs',
   'jobpage.loading': 'Loading the job…',
   'jobpage.heading': 'Job {name}',
+
+  'deliveries.heading': 'Webhook deliveries',
+  'deliveries.target': 'The job’s status is sent to {url} each time it ends.',
+  'deliveries.none': 'Nothing sent yet: the status is sent when the job ends.',
+  'deliveries.load_error': 'The deliveries could not be loaded: {message}',
+  'deliveries.event.job.completed': 'Job completed',
+  'deliveries.event.job.failed': 'Job failed',
+  'deliveries.event.job.cancelled': 'Job cancelled',
+  'deliveries.state.pending': 'Pending',
+  'deliveries.state.delivered': 'Delivered',
+  'deliveries.state.failed': 'Failed',
+  'deliveries.waiting': 'Waiting for the first try…',
+  'deliveries.retrying': 'Tried {n, plural, one {once} other {# times}}; next try at {time}.',
+  'deliveries.delivered': 'Delivered {n, plural, =1 {on the first try} other {on try #}}.',
+  'deliveries.failed': 'Gave up after {n, plural, one {# try} other {# tries}}.',
+  'deliveries.id': 'webhook-id {id}',
+  'deliveries.tries': 'Tries of “{event}”',
+  'deliveries.col.try': 'Try',
+  'deliveries.col.at': 'Time',
+  'deliveries.col.answer': 'Answer',
+  'deliveries.col.next': 'Next try',
+  'deliveries.http': 'HTTP {code}',
+  'deliveries.no_answer': 'No answer',
+  'deliveries.no_next': 'None',
   'app.title': 'docparse',
 } as const;
 
@@ -264,6 +299,13 @@ const ko: Dictionary = {
   'upload.ocr_languages_hint': '+로 이어 씁니다(예: kor+eng). 이 서버에 설치된 언어: {languages}. 비워 두면 기본값을 씁니다.',
   'upload.ocr_languages_format': '+로 이어 씁니다(예: kor+eng). 비워 두면 기본값을 씁니다.',
   'upload.ocr_languages_invalid': 'kor+eng처럼, 이 서버에 설치된 언어({languages})로 적어 주세요.',
+  'upload.advanced': '고급',
+  'upload.advanced_on': '고급 (설정 {n}개 사용 중)',
+  'upload.reuse_off': '전에 처리한 파일이어도 다시 처리',
+  'upload.reuse_hint': '선택하지 않으면, 같은 옵션으로 전에 업로드한 파일은 그 결과의 사본을 바로 받습니다.',
+  'upload.callback': '콜백 URL (웹훅)',
+  'upload.callback_hint': '작업이 끝나면 서버가 이 주소로 작업 상태를 보냅니다(서명된 POST). 서버에 웹훅이 설정되어 있어야 합니다.',
+  'upload.callback_invalid': 'http:// 또는 https://로 시작하는 전체 주소를 입력하세요.',
   'upload.submit': '업로드',
   'upload.files': '업로드할 파일',
   'upload.state.checking': '확인 중…',
@@ -326,6 +368,9 @@ const ko: Dictionary = {
   'job.upload_pages': '이 페이지로 다시 업로드',
   'job.upload_pages_home': '문서 안의 페이지 범위로 파일을 다시 업로드하세요',
   'job.reupload': '파일 다시 업로드',
+  'job.reused': '{link}의 결과를 재사용했습니다 ({time}에 처리).',
+  'job.reused_untimed': '{link}의 결과를 재사용했습니다.',
+  'job.reused_link': '같은 파일의 이전 업로드',
 
   'error.encrypted': '암호로 보호된 PDF입니다 — 비밀번호를 입력하고 다시 시도하세요.',
   'error.encrypted.action': '비밀번호는 이번 재시도에만 전송됩니다.',
@@ -454,6 +499,30 @@ const ko: Dictionary = {
   'jobpage.back': '모든 작업',
   'jobpage.loading': '작업을 불러오는 중…',
   'jobpage.heading': '작업 {name}',
+
+  'deliveries.heading': '웹훅 전송',
+  'deliveries.target': '작업이 끝날 때마다 작업 상태를 {url}(으)로 보냅니다.',
+  'deliveries.none': '아직 보낸 것이 없습니다. 작업이 끝나면 상태를 보냅니다.',
+  'deliveries.load_error': '전송 내역을 불러오지 못했습니다: {message}',
+  'deliveries.event.job.completed': '작업 완료',
+  'deliveries.event.job.failed': '작업 실패',
+  'deliveries.event.job.cancelled': '작업 취소',
+  'deliveries.state.pending': '대기 중',
+  'deliveries.state.delivered': '전송됨',
+  'deliveries.state.failed': '실패',
+  'deliveries.waiting': '첫 시도를 기다리는 중…',
+  'deliveries.retrying': '{n}번 시도했습니다. 다음 시도: {time}.',
+  'deliveries.delivered': '{n, plural, =1 {첫 시도에} other {#번째 시도에}} 전송했습니다.',
+  'deliveries.failed': '{n}번 시도한 뒤 포기했습니다.',
+  'deliveries.id': 'webhook-id {id}',
+  'deliveries.tries': '“{event}” 시도 내역',
+  'deliveries.col.try': '시도',
+  'deliveries.col.at': '시각',
+  'deliveries.col.answer': '응답',
+  'deliveries.col.next': '다음 시도',
+  'deliveries.http': 'HTTP {code}',
+  'deliveries.no_answer': '응답 없음',
+  'deliveries.no_next': '없음',
   'app.title': 'docparse',
 };
 
@@ -592,6 +661,14 @@ export class I18n {
     const time = Date.parse(iso);
     if (Number.isNaN(time)) return iso;
     return new Intl.DateTimeFormat(this.locale, { dateStyle: 'medium', timeStyle: 'short' }).format(time);
+  }
+
+  /** A moment to the second (tries of a webhook are seconds apart): Unix milliseconds or an ISO 8601 timestamp. */
+  time(value: number | string | null | undefined): string {
+    if (value === null || value === undefined || value === '') return '';
+    const time = typeof value === 'number' ? value : Date.parse(value);
+    if (Number.isNaN(time)) return String(value);
+    return new Intl.DateTimeFormat(this.locale, { dateStyle: 'medium', timeStyle: 'medium' }).format(time);
   }
 
   #formatParam(value: string | number): string {

@@ -28,6 +28,8 @@ export interface JobActions {
   canReupload?(id: string): boolean;
   /** Uploads the job's file again with another page range (the job itself stays as it is). */
   reupload?(id: string, pages: string): Promise<unknown>;
+  /** Whether the server still has the job (e.g. the one a result was reused from). */
+  exists?(id: string): Promise<boolean>;
 }
 
 /** What a job was uploaded with, kept in this tab so it can be sent again with another page range. */
@@ -176,6 +178,16 @@ export class JobsStore implements JobActions {
         }
       };
     });
+  }
+
+  /**
+   * Whether the server still has the job: a job known here counts as there, one answered 404 as gone; others are
+   * fetched once. Reads no reactive state, so an effect calling it reruns only for its own reasons.
+   */
+  async exists(id: string): Promise<boolean> {
+    const known = untrack(() => (this.gone.has(id) ? false : this.#jobs.has(id) ? true : null));
+    if (known !== null) return known;
+    return (await this.refresh(id).catch(() => null)) !== null;
   }
 
   /** Fetches the job once; null when the server no longer has it. */

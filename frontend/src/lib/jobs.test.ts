@@ -138,6 +138,24 @@ describe('JobsStore', () => {
     expect(api.getJob).toHaveBeenCalledTimes(1);
   });
 
+  it('tells whether a job still exists, asking the server once for a job it does not know', async () => {
+    const earlier = makeJob({ job_id: 'earlier', status: 'completed' });
+    const api = fakeApi({
+      getJob: vi.fn(async (id: string) =>
+        id === 'earlier' ? earlier : Promise.reject(new ApiError(404, { code: 'not_found' })),
+      ),
+    });
+    const store = new JobsStore(api, { maxStreams: 0 });
+    expect(await store.exists('earlier')).toBe(true);
+    expect(await store.exists('earlier')).toBe(true);
+    expect(await store.exists('deleted')).toBe(false);
+    expect(await store.exists('deleted')).toBe(false);
+    expect(api.getJob.mock.calls.map(([id]) => id)).toEqual(['earlier', 'deleted']);
+    // a network failure says nothing for sure: no link rather than a broken one
+    api.getJob.mockRejectedValueOnce(new TypeError('Failed to fetch'));
+    expect(await store.exists('unknown')).toBe(false);
+  });
+
   it('watches again after a retry brings a finished job back', async () => {
     const api = fakeApi({
       retryJob: vi.fn(async () => makeJob({ status: 'queued', attempts: 2 })),

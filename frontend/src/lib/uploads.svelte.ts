@@ -3,7 +3,7 @@ import type { UploadRequest } from './api/client';
 import { ApiError } from './api/problem';
 import type { OcrMode, ParseOption, ServerConfig, UploadAccepted } from './api/types';
 import type { UploadSource } from './jobs.svelte';
-import { isValidOcrLanguages, isValidPageRange, checkFile, type Rejection } from './validate';
+import { isValidCallbackUrl, isValidOcrLanguages, isValidPageRange, checkFile, type Rejection } from './validate';
 
 export type UploadState = 'checking' | 'ready' | 'uploading' | 'rejected' | 'error';
 
@@ -56,8 +56,13 @@ export class UploadsStore {
   ocr = $state<OcrMode>('auto');
   /** Tesseract languages joined by "+"; empty: the server's default. */
   ocrLanguages = $state('');
+  /** Parse the files even if they were parsed before with the same options (the upload's `reuse=false`). */
+  parseAgain = $state(false);
+  /** Where each job's status is POSTed when it ends; empty: nowhere (or the API key's default). */
+  callbackUrl = $state('');
 
   readonly pagesValid = $derived(isValidPageRange(this.pages));
+  readonly callbackUrlValid = $derived(isValidCallbackUrl(this.callbackUrl));
 
   readonly readyCount = $derived(this.items.filter((item) => item.state === 'ready').length);
   /** Files that will be sent by Upload (ready, or still being checked). */
@@ -140,7 +145,7 @@ export class UploadsStore {
    * they are on their way: it belongs to these files, not to the next ones.
    */
   async start(): Promise<void> {
-    if (!this.pagesValid || !this.ocrLanguagesValid) return;
+    if (!this.pagesValid || !this.ocrLanguagesValid || !this.callbackUrlValid) return;
     await Promise.all(this.#checks);
     const limits = this.#deps.config();
     if (limits && this.#uncheckedIds.size > 0) {
@@ -162,6 +167,8 @@ export class UploadsStore {
       options,
       ocr: this.ocr,
       ocrLanguages: this.ocr === 'never' ? undefined : this.ocrLanguages.trim() || undefined,
+      reuse: this.parseAgain ? false : undefined,
+      callbackUrl: this.callbackUrl.trim() || undefined,
     };
     const queue = this.items.filter((item) => item.state === 'ready').map((item) => item.id);
     if (queue.length === 0) return;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compactPages, percent } from './progress';
-import { checkFile, isValidOcrLanguages, isValidPageRange } from './validate';
+import { checkFile, isValidCallbackUrl, isValidOcrLanguages, isValidPageRange } from './validate';
 import { makeConfig, makeJob } from '../test/fixtures';
 
 const SUPPORTED = makeConfig().supported_types;
@@ -49,6 +49,16 @@ describe('validate', () => {
     expect(await checkFile(file(10), limits, sizes)).toBeNull(); // the server refuses only size > limit
     expect(await checkFile(new File(['PK\x03\x04'], 'a.zip'), null, sizes)).toBeNull();
     expect((await checkFile(file(0), null, sizes))?.key).toBe('upload.reject.empty');
+  });
+
+  it('takes an empty callback URL or an absolute http(s) one, as the server does', () => {
+    expect(isValidCallbackUrl('')).toBe(true);
+    expect(isValidCallbackUrl('  https://hooks.example.com/docparse?x=1 ')).toBe(true);
+    expect(isValidCallbackUrl('http://127.0.0.1:8000/hook')).toBe(true);
+    expect(isValidCallbackUrl('hooks.example.com/docparse')).toBe(false);
+    expect(isValidCallbackUrl('ftp://hooks.example.com/')).toBe(false);
+    expect(isValidCallbackUrl('https://user:secret@hooks.example.com/')).toBe(false);
+    expect(isValidCallbackUrl(`https://example.com/${'a'.repeat(2048)}`)).toBe(false);
   });
 
   it('validates page ranges like the server', () => {

@@ -64,3 +64,17 @@ export function isValidPageRange(value: string): boolean {
     return start >= 1 && end >= start;
   });
 }
+
+/** Empty (no callback) or an absolute http(s) URL with a host, as the server accepts for `callback_url`. */
+export function isValidCallbackUrl(value: string): boolean {
+  const trimmed = value.trim();
+  if (!trimmed) return true;
+  if (trimmed.length > 2048) return false;
+  let url: URL;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    return false;
+  }
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && !url.username && !url.password;
+}

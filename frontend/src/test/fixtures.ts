@@ -1,5 +1,14 @@
 /** Builders for API objects used across tests. */
-import type { DocumentInfo, Job, Page, ServerConfig, UploadAccepted } from '../lib/api/types';
+import type {
+  Deliveries,
+  Delivery,
+  DeliveryAttempt,
+  DocumentInfo,
+  Job,
+  Page,
+  ServerConfig,
+  UploadAccepted,
+} from '../lib/api/types';
 
 export function makeJob(overrides: Partial<Job> = {}): Job {
   return {
@@ -98,6 +107,58 @@ export function makeAccepted(jobId: string, filename = `${jobId}.pdf`): UploadAc
     result_url: `${location}/result`,
     events_url: `${location}/events`,
   };
+}
+
+/** Unix seconds of the first try in the delivery builders (2025-01-02T03:05:00Z, a minute after makeJob's upload). */
+export const FIRST_TRY_AT = Date.parse('2025-01-02T03:05:00Z') / 1000;
+
+/** One try of a delivery: by default the first, answered 200. */
+export function makeAttempt(attempt = 1, overrides: Partial<DeliveryAttempt> = {}): DeliveryAttempt {
+  return {
+    delivery_id: 'msg_3f1c2a9e000040008000000000000001_1',
+    event: 'job.completed',
+    attempt,
+    at: FIRST_TRY_AT + (attempt - 1) * 10,
+    status_code: 200,
+    error: null,
+    next_try: null,
+    ...overrides,
+  };
+}
+
+/** One delivery: by default "job.completed", delivered on its first try. */
+export function makeDelivery(overrides: Partial<Delivery> = {}): Delivery {
+  const attempts = overrides.attempts ?? [makeAttempt(1)];
+  return {
+    delivery_id: attempts[0]?.delivery_id ?? 'msg_3f1c2a9e000040008000000000000001_1',
+    event: attempts[0]?.event ?? 'job.completed',
+    state: 'delivered',
+    next_try: attempts.at(-1)?.next_try ?? null,
+    attempts,
+    ...overrides,
+  };
+}
+
+/**
+ * What `GET /jobs/{id}/deliveries` answers: by default a callback URL and one delivery made on the first try.
+ * `makeDeliveries({ callback_url: null, deliveries: [] })` is a job without a callback.
+ */
+export function makeDeliveries(overrides: Partial<Deliveries> = {}): Deliveries {
+  return {
+    callback_url: 'https://hooks.example.com/docparse',
+    deliveries: [makeDelivery()],
+    ...overrides,
+  };
+}
+
+/** A delivery whose first try got a 503 and that waits for its second, due `inSeconds` after `now` (Unix ms). */
+export function makeRetryingDelivery(now: number, inSeconds = 5): Delivery {
+  const nextTry = now / 1000 + inSeconds;
+  return makeDelivery({
+    state: 'pending',
+    next_try: nextTry,
+    attempts: [makeAttempt(1, { status_code: 503, error: 'the receiver answered 503', next_try: nextTry })],
+  });
 }
 
 /** What a stubbed fetch was asked for, whether it got a Request (the generated client) or a URL and options. */

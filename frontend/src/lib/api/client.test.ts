@@ -141,6 +141,8 @@ describe('ApiClient', () => {
       file: new File(['%PDF'], 'a.pdf'),
       pages: '1-2',
       options: ['tables', 'markdown'],
+      reuse: false,
+      callbackUrl: ' https://hooks.example.com/docparse ',
       onProgress: progress,
     });
     expect(accepted.job_id).toBe('j9');
@@ -151,6 +153,8 @@ describe('ApiClient', () => {
     expect(sent.body?.get('options')).toBe('tables,markdown');
     expect((sent.body?.get('file') as File).name).toBe('a.pdf');
     expect(sent.body?.has('password')).toBe(false);
+    expect(sent.body?.get('reuse')).toBe('false');
+    expect(sent.body?.get('callback_url')).toBe('https://hooks.example.com/docparse');
   });
 
   it("sends the UI's language as Accept-Language on every request: SDK calls, the event stream and uploads", async () => {

@@ -10,6 +10,7 @@ import { createClient, type Client } from './generated/client';
 import * as sdk from './generated/sdk.gen';
 import type { GetJobPageImageData, GetJobResultData, JobState } from './generated/types.gen';
 import type {
+  Deliveries,
   DocumentInfo,
   Job,
   JobList,
@@ -35,6 +36,10 @@ export interface UploadRequest {
   ocr?: OcrMode;
   /** Tesseract languages joined by "+"; without them, the server's default. */
   ocrLanguages?: string;
+  /** false: parse the file again even if this key parsed it before with the same options (default: reuse). */
+  reuse?: boolean;
+  /** Where the job's status is POSTed when it ends (a webhook, signed by the server). */
+  callbackUrl?: string;
   onProgress?: (loaded: number, total: number) => void;
   signal?: AbortSignal;
 }
@@ -116,6 +121,11 @@ export class ApiClient {
 
   async deleteJob(id: string): Promise<void> {
     await this.#call(() => sdk.deleteJob({ client: this.#http, path: { job_id: id } }));
+  }
+
+  /** `GET /jobs/{id}/deliveries`: the job's callback URL (null: none) and its webhook deliveries with every try. */
+  getDeliveries(id: string, signal?: AbortSignal): Promise<Deliveries> {
+    return this.#call(() => sdk.getJobDeliveries({ client: this.#http, path: { job_id: id }, signal }));
   }
 
   getDocument(id: string, signal?: AbortSignal): Promise<DocumentInfo> {
@@ -206,7 +216,7 @@ export class ApiClient {
     return headers;
   }
 
-  #uploadOnce({ file, password, pages, options, ocr, ocrLanguages, onProgress, signal }: UploadRequest): Promise<UploadAccepted> {
+  #uploadOnce({ file, password, pages, options, ocr, ocrLanguages, reuse, callbackUrl, onProgress, signal }: UploadRequest): Promise<UploadAccepted> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
         reject(new DOMException('Upload aborted', 'AbortError'));
@@ -219,6 +229,8 @@ export class ApiClient {
       if (options?.length) form.append('options', options.join(','));
       if (ocr) form.append('ocr', ocr);
       if (ocrLanguages?.trim()) form.append('ocr_languages', ocrLanguages.trim());
+      if (reuse === false) form.append('reuse', 'false');
+      if (callbackUrl?.trim()) form.append('callback_url', callbackUrl.trim());
 
       const xhr = new XMLHttpRequest();
       xhr.open('POST', this.#http.buildUrl({ url: '/upload' }));

@@ -11,7 +11,10 @@ import {
 } from './generated/types.gen';
 
 export type {
+  Attempt as DeliveryAttempt,
   Block,
+  Deliveries,
+  Delivery,
   DocumentInfo,
   ErrorInfo as JobError,
   JobList,
@@ -22,6 +25,7 @@ export type {
   OutlineEntry,
   Page,
   PageOcr,
+  ReusedResult,
   ServerConfig,
   Table,
   UploadAccepted,
