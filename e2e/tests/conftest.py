@@ -6,10 +6,12 @@ context. Server logs go to e2e/artifacts/logs/, screenshots of failures to e2e/a
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import ctypes
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -76,6 +78,7 @@ class Stack:
     storage_dir: Path
     queue_name: str
     api: httpx.Client
+    webhook_secret: str = ""
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def delete_all_jobs(self) -> None:
@@ -184,7 +187,8 @@ def wait_ready(stack: Stack, timeout: float = 90.0) -> None:
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
-    """Redis, the API and DOCPARSE_E2E_WORKERS (default 2) workers, on free ports and a fresh storage dir."""
+    """Redis, the API and DOCPARSE_E2E_WORKERS (default 2) workers, on free ports and a fresh storage dir, with
+    webhooks signed by a fresh secret and allowed to reach 127.0.0.1 (where the tests run their receivers)."""
     backend = Path(os.environ.get("DOCPARSE_E2E_BACKEND_DIR", REPO / "backend")).resolve()
     dist = frontend_dist()
     python = backend_python(backend)
@@ -205,8 +209,15 @@ def stack() -> Iterator[Stack]:
         DOCPARSE_FRONTEND_DIR=str(dist),
         DOCPARSE_LOG_JSON="true",
         PYTHONUNBUFFERED="1",
+        # webhooks reach the receiver a test runs on this machine; a failed try is tried again after about a second
+        DOCPARSE_WEBHOOK_SECRET="whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
+        DOCPARSE_WEBHOOK_ALLOWED_HOSTS="127.0.0.1",
+        DOCPARSE_WEBHOOK_FIRST_RETRY="1",
     )
-    stack = Stack(base_url, env["REDIS_URL"], tmp / "storage", QUEUE_NAME, httpx.Client(base_url=base_url, timeout=15))
+    stack = Stack(
+        base_url, env["REDIS_URL"], tmp / "storage", QUEUE_NAME, httpx.Client(base_url=base_url, timeout=15),
+        webhook_secret=env["DOCPARSE_WEBHOOK_SECRET"],
+    )  # fmt: skip
     previous_sigterm = signal.getsignal(signal.SIGTERM)
 
     def on_sigterm(*_: object) -> None:  # so a terminated pytest still runs the teardown below
