@@ -110,5 +110,8 @@ describe('ScrollMotion', () => {
     expect(motion.moved(2000, 5000, 800)).toBe(true); // a jump, however long after
     expect(motion.moved(2080, 5016, 800)).toBe(true); // 5 px/ms: flying
     expect(motion.moved(2090, 5032, 800)).toBe(false); // slowing down
+    motion.start(0, 6000);
+    expect(new ScrollMotion().moved(0, 0, 800)).toBe(false); // nothing to compare with
+    expect(motion.moved(5000, 6016, 800)).toBe(true); // from where it started
   });
 });

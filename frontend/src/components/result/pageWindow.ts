@@ -174,6 +174,12 @@ export class ScrollMotion {
 
   constructor(readonly fastSpeed = 3) {}
 
+  /** Where the reader starts (else the first move, of unknown length, counts as slow). */
+  start(y: number, time: number): void {
+    this.#lastY = y;
+    this.#lastTime = time;
+  }
+
   /** Records a scroll position; true when this move was fast. */
   moved(y: number, time: number, viewportHeight: number): boolean {
     const lastY = this.#lastY;
