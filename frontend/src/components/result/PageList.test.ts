@@ -133,4 +133,20 @@ describe('PageList', () => {
     await new Promise((resolve) => setTimeout(resolve, 0)); // well before a fast move would have settled
     expect(numbers(pages)).toEqual([1, 2, 3, 4, 5]);
   });
+
+  it('keeps the page holding the focus mounted wherever the reader scrolls, until the focus leaves it', async () => {
+    const { client } = pendingClient({ answerAtOnce: true });
+    render(PageList, { jobId: JOB_ID, client, pageCount: 10_000, failedPages: [], live: false, version: '' });
+    const text = await screen.findByRole('group', { name: 'Text of page 2' });
+    text.focus();
+    await scrollTo(5000 * PAGE);
+    expect(mounted()).toEqual([2, 4999, 5000, 5001, 5002, 5003]);
+    expect(text).toHaveFocus();
+
+    const outside = document.body.appendChild(document.createElement('button'));
+    outside.focus();
+    await tick();
+    expect(mounted()).toEqual([4999, 5000, 5001, 5002, 5003]);
+    outside.remove();
+  });
 });
