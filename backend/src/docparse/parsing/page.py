@@ -13,7 +13,7 @@ from docparse.errors import Corrupt, DocparseError, InvalidRequest
 from docparse.messages import Msg
 from docparse.parsing.engine import mupdf_reason, take_warnings
 from docparse.parsing.markdown import page_markdown
-from docparse.parsing.ocr import OcrResult, OcrUnavailable, engine_version, ocr_page
+from docparse.parsing.ocr import OcrResult, OcrUnavailable, engine_version, garbage_text, ocr_page
 from docparse.parsing.render import MAX_IMAGE_PIXELS
 from docparse.results import BBox, Block, Image, Link, Notice, Page, PageOcr, ParseOptions, Table
 from docparse.tessdata import DEFAULT_LANGUAGES
@@ -27,10 +27,12 @@ _TEXT_AND_IMAGE_FLAGS = pymupdf.TEXTFLAGS_TEXT | pymupdf.TEXT_PRESERVE_IMAGES
 _IMAGE_TEXT = re.compile(r"<image: (.*), width: (\d+), height: (\d+), bpc: \d+>")
 _TEXT_BLOCK, _IMAGE_BLOCK = 0, 1
 _EXPLICIT_PAGE = re.compile(r"#page=(\d+)(?:&|$)")
-# ocr=auto reads a page when its text layer has fewer letters than this and images cover at least this share of
-# it: a scan, a photo, an image file. A scanner's stamp or a page number ("ABC-000123") is no usable text layer.
+# ocr=auto reads a page that images cover at least this share of (a scan, a photo, an image file) when its text
+# layer has fewer letters than this or is garbage (ocr.garbage_text). A scanner's stamp or a page number
+# ("ABC-000123") is no usable text layer.
 _USABLE_TEXT = 20
 _SCANNED_COVERAGE = 0.5
+_INVISIBLE_SHARE = 0.5  # of the characters drawn invisibly (render mode 3 or transparent): an OCR layer
 
 
 def parse_page(
@@ -69,7 +71,7 @@ def _parse(page: pymupdf.Page, options: ParseOptions, on_ocr: Callable[[], None]
     markdown = page_markdown(page, tables) if options.markdown else None
     ocr: PageOcr | None = None
     notices: list[Notice] = []
-    if _needs_ocr(options, char_count, images, rect):
+    if _needs_ocr(page, options, text, char_count, images):
         if on_ocr is not None:
             on_ocr()
         try:
@@ -104,16 +106,31 @@ def _parse(page: pymupdf.Page, options: ParseOptions, on_ocr: Callable[[], None]
     )
 
 
-def _needs_ocr(options: ParseOptions, char_count: int, images: list[Image], rect: pymupdf.Rect) -> bool:
-    """always: every page; never: none; auto: a page without a usable text layer that images cover."""
+def _needs_ocr(page: pymupdf.Page, options: ParseOptions, text: str, char_count: int, images: list[Image]) -> bool:
+    """always: every page; never: none; auto: a page that images cover whose text layer is missing, too short to
+    be of use, or garbage. Born-digital pages stop at the first test (no image, or images covering little)."""
     if options.ocr != "auto":
         return options.ocr == "always"
-    if char_count >= _USABLE_TEXT or not images:
+    if not images:
         return False
+    rect = page.rect
     page_area: float = rect.width * rect.height
     # overlaps count twice: rare, harmless
     covered: float = sum(abs(pymupdf.Rect(image.bbox) & rect) for image in images)
-    return page_area > 0 and covered / page_area >= _SCANNED_COVERAGE
+    if page_area <= 0 or covered / page_area < _SCANNED_COVERAGE:
+        return False
+    return char_count < _USABLE_TEXT or garbage_text(text, lambda: _invisible(page)) is not None
+
+
+def _invisible(page: pymupdf.Page) -> bool:
+    """Whether most of the page's characters are drawn invisibly, as an OCR layer over a scan is."""
+    drawn = hidden = 0
+    for span in page.get_texttrace():
+        count = len(span["chars"])
+        drawn += count
+        if span["type"] == 3 or span.get("opacity", 1) == 0:
+            hidden += count
+    return drawn > 0 and hidden >= _INVISIBLE_SHARE * drawn
 
 
 class _OcrNotice(Exception):
