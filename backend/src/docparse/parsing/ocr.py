@@ -188,7 +188,9 @@ def ocr_page(page: pymupdf.Page, languages: str = DEFAULT_LANGUAGES, dpi: int | 
 
     Orientation detection comes first and turns a page scanned sideways or upside down; Tesseract's layout
     analysis then measures the skew, and a skewed page is straightened (else the recognition reuses that
-    analysis). Raises OcrUnavailable when Tesseract or a language is missing."""
+    analysis). A page orientation detection finds Korean is read as one column unless that analysis found columns
+    side by side, and its words read by another language's model are read again in Korean. Raises OcrUnavailable
+    when Tesseract or a language is missing."""
     reader = engine(languages)
     dpi = dpi or _dpi(page)
     api = reader.api
