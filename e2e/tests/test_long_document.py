@@ -44,6 +44,12 @@ PAGES_SHOWN = """() => {
   return { inView: pages.filter((p) => p.inView).map((p) => p.n), mounted: pages.map((p) => p.n) };
 }"""
 
+# Where page `n`'s region starts in the viewport (null when not mounted).
+TOP_OF = """(n) => {
+  const section = [...document.querySelectorAll('section[id*="-page-"]')].find((s) => s.id.endsWith(`-page-${n}`));
+  return section ? section.getBoundingClientRect().top : null;
+}"""
+
 # Milliseconds from `stop` until a page in view shows its loaded picture (false until then).
 PICTURE_SHOWN = """(stop) => {
   const shown = [...document.querySelectorAll('section[id*="-page-"] img')].some((img) => {
@@ -97,8 +103,12 @@ def test_fast_scrolling_through_thousands_of_pages(page: Page, stack: Stack) -> 
         started = time.monotonic()
         stop = page.evaluate(FLY, [fraction, 24])
         elapsed = page.wait_for_function(PICTURE_SHOWN, arg=stop, polling=50, timeout=30_000).json_value()
-        # the pages where the reader stopped (give the window a moment to settle around them)
-        page.wait_for_timeout(400)
+        # the page read stays where it is while the pages around it load and are measured
+        first = page.evaluate(PAGES_SHOWN)["inView"][0]
+        top_then = page.evaluate(TOP_OF, first)
+        page.wait_for_timeout(600)
+        top_now = page.evaluate(TOP_OF, first)
+        assert top_now is not None and abs(top_now - top_then) <= 2, f"page {first} moved {top_then} -> {top_now}"
         shown = page.evaluate(PAGES_SHOWN)
         mounted = shown["mounted"]
         assert shown["inView"], f"no page in view at {where}"
@@ -130,10 +140,21 @@ def test_fast_scrolling_through_thousands_of_pages(page: Page, stack: Stack) -> 
     page.get_by_role("button", name="Go", exact=True).click()
     target = page.get_by_role("region", name="Page 1,500", exact=True)
     expect(target).to_be_focused()
-    expect(target).to_be_in_viewport()
+    landed = page.evaluate(TOP_OF, 1500)
+    assert 0 <= landed < 200, f"page 1,500 starts {landed} px down the viewport"  # just below the toolbar
     picture = target.get_by_role("img", name="Page 1,500 as rendered")
     wait_until(lambda: picture.evaluate("img => img.complete && img.naturalWidth > 0"), "page 1,500's picture loads")
-    page.wait_for_timeout(500)  # pages around it measured: it stays in view
-    expect(target).to_be_in_viewport()
+    page.wait_for_timeout(600)
+    # it stayed where it landed while it and the pages around it loaded and were measured
+    assert abs(page.evaluate(TOP_OF, 1500) - landed) <= 2, (landed, page.evaluate(TOP_OF, 1500))
+    assert len(page.evaluate(PAGES_SHOWN)["mounted"]) <= MOUNTED_AT_MOST
+
+    # the keyboard goes on from there page after page: each page's text box in turn, the window following (at a
+    # quick typist's pace: the next page loads as the focus reaches the one before it)
+    for n in range(1500, 1512):
+        page.keyboard.press("Tab")
+        expect(page.get_by_role("group", name=f"Text of page {n:,}")).to_be_focused()
+        page.wait_for_timeout(150)
+    expect(page.get_by_role("region", name="Page 1,511", exact=True)).to_be_in_viewport()
     assert len(page.evaluate(PAGES_SHOWN)["mounted"]) <= MOUNTED_AT_MOST
     print(f"{len(requests)} page and picture requests in all, {len(aborted)} aborted")

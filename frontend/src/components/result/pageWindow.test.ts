@@ -84,7 +84,7 @@ describe('layoutRows', () => {
     const heights = new PageHeights(10, 100);
     heights.measure(3, 200);
     heights.measure(4, 400); // the others are taken at 300
-    expect(layoutRows(heights, mountedPages({ first: 3, last: 4 }, 8))).toEqual([
+    expect(layoutRows(heights, mountedPages({ first: 3, last: 4 }, [8]))).toEqual([
       { kind: 'gap', key: 'gap-0', height: 3 * 300 },
       { kind: 'page', key: 'page-3', index: 3 },
       { kind: 'page', key: 'page-4', index: 4 },
@@ -95,10 +95,11 @@ describe('layoutRows', () => {
     expect(layoutRows(heights, [])).toEqual([{ kind: 'gap', key: 'gap-0', height: heights.total }]);
   });
 
-  it('mounts a kept page once, inside the window or outside', () => {
-    expect(mountedPages({ first: 2, last: 4 }, 3)).toEqual([2, 3, 4]);
-    expect(mountedPages({ first: 2, last: 4 }, 0)).toEqual([0, 2, 3, 4]);
-    expect(mountedPages({ first: 2, last: 4 }, null)).toEqual([2, 3, 4]);
+  it('mounts kept pages once, inside the window or outside, and only pages that exist', () => {
+    expect(mountedPages({ first: 2, last: 4 }, [3, 4, 5], 10)).toEqual([2, 3, 4, 5]);
+    expect(mountedPages({ first: 2, last: 4 }, [0, 1], 10)).toEqual([0, 1, 2, 3, 4]);
+    expect(mountedPages({ first: 2, last: 4 }, [9, 10], 10)).toEqual([2, 3, 4, 9]);
+    expect(mountedPages({ first: 2, last: 4 })).toEqual([2, 3, 4]);
   });
 });
 

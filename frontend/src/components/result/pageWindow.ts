@@ -153,15 +153,13 @@ export function layoutRows(heights: PageHeights, indices: readonly number[]): Ro
   return rows;
 }
 
-/** The mounted pages: the window, and a page outside it that must stay (it holds the focus). */
-export function mountedPages(range: PageRange, keep: number | null): number[] {
+/** The mounted pages: the window, and pages outside it that must stay (`extra`, below `count`). */
+export function mountedPages(range: PageRange, extra: readonly number[] = [], count = Infinity): number[] {
   const pages: number[] = [];
   for (let i = range.first; i <= range.last; i++) pages.push(i);
-  if (keep !== null && (keep < range.first || keep > range.last)) {
-    pages.push(keep);
-    pages.sort((a, b) => a - b);
-  }
-  return pages;
+  const outside = extra.filter((i) => i >= 0 && i < count && (i < range.first || i > range.last));
+  if (outside.length === 0) return pages;
+  return [...new Set([...pages, ...outside])].sort((a, b) => a - b);
 }
 
 /**
