@@ -156,5 +156,9 @@ def test_fast_scrolling_through_thousands_of_pages(page: Page, stack: Stack) -> 
         expect(page.get_by_role("group", name=f"Text of page {n:,}")).to_be_focused()
         page.wait_for_timeout(150)
     expect(page.get_by_role("region", name="Page 1,511", exact=True)).to_be_in_viewport()
+    for n in range(1510, 1507, -1):  # and back
+        page.keyboard.press("Shift+Tab")
+        expect(page.get_by_role("group", name=f"Text of page {n:,}")).to_be_focused()
+        page.wait_for_timeout(150)
     assert len(page.evaluate(PAGES_SHOWN)["mounted"]) <= MOUNTED_AT_MOST
     print(f"{len(requests)} page and picture requests in all, {len(aborted)} aborted")
