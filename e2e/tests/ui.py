@@ -84,8 +84,10 @@ def page_region(page: Page, number: int) -> Locator:
 
 
 def expect_page_picture(page: Page, number: int) -> Locator:
-    """Waits until page `number` shows its rendered picture (loaded) and its overlay; returns the overlay."""
+    """Scrolls page `number` into view (pictures are fetched for the pages in view only) and waits until it shows its
+    rendered picture (loaded) and its overlay; returns the overlay."""
     region = page_region(page, number)
+    region.scroll_into_view_if_needed()
     picture = region.get_by_role("img", name=f"Page {number} as rendered")
     expect(picture).to_be_visible()
     wait_until(
