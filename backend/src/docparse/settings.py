@@ -73,10 +73,10 @@ class Settings(BaseSettings):
 
     # --- chunks and result writes (see jobs/chunks.py, jobs/pagestore.py) ---
     chunk_seconds: float = Field(
-        1.5, ge=0, description="seconds of work per chunk of a long document; 0 parses every document in one job"
+        1.0, ge=0, description="seconds of work per chunk of a long document; 0 parses every document in one job"
     )
     chunk_probe: float = Field(
-        0.3, gt=0, description="seconds a job parses before it decides, from its pace, whether to split"
+        0.1, gt=0, description="seconds a job parses before it decides, from its pace, whether to split"
     )
     chunk_window: int = Field(1, ge=1, description="chunks of one document waiting in the queue at most")
     segment_mb: int = Field(8, ge=1, description="parsed pages written together once they reach this size")

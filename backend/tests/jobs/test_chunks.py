@@ -256,8 +256,10 @@ async def test_other_jobs_get_their_turn_while_a_long_one_runs(
 
 def test_units_are_cut_by_expected_work() -> None:
     assert split_pages(list(range(1, 11)), 0.001, 0.5) == [list(range(1, 11))]
-    parts = split_pages(list(range(1, 41)), 0.1, 0.5)
-    assert len(parts) == 8 and [n for p in parts for n in p] == list(range(1, 41))
+    parts = split_pages(list(range(1, 41)), 0.1, 0.5)  # 4 s of work in units of 0.5 s, the last one shorter
+    assert [len(p) for p in parts] == [5, 4, 5, 5, 5, 4, 5, 5, 2]
+    assert [n for p in parts for n in p] == list(range(1, 41))
+    assert [len(p) for p in split_pages(list(range(1, 4)), 1.0, 1.0)] == [1, 1, 1]
     assert page_spec([1, 2, 3, 7, 9, 10]) == "1-3,7,9-10"
     assert parse_spec("1-3,7,9-10") == [1, 2, 3, 7, 9, 10]
     assert msgspec.json.decode(msgspec.json.encode(parts)) == parts

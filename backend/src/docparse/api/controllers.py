@@ -93,7 +93,7 @@ class UploadController(Controller):
         request_max_body_size=None,
         summary="Upload a document and queue it for parsing",
         operation_class=UploadOperation,
-        responses=problem_responses(400, 413, 415, 429),
+        responses=problem_responses(400, 409, 413, 415, 422, 429),
     )
     async def upload(
         self,
@@ -344,6 +344,8 @@ class JobController(Controller):
         async def stream() -> AsyncIterator[ServerSentEventMessage]:
             async for status in statuses:
                 event_id = f"{status.status}:{status.attempts}:{status.pages_done}:{len(status.failed_pages)}"
+                if status.chunks is not None:  # the same pages, but another chunk started or ended
+                    event_id += f":{status.chunks.done}/{status.chunks.running}"
                 if event_id == last_event_id:
                     continue
                 data = _encode(localize_status(status, lang)).decode()  # in the language of the opening request
@@ -489,6 +491,7 @@ class HealthController(Controller):
             result_ttl=s.result_ttl,
             supported_types=list(SUPPORTED_TYPES),
             api_key_required=bool(s.api_key_list),
+            webhooks=bool(s.webhook_secret),
             ocr=OcrConfig(
                 available=tessdata.engine_installed() and bool(tessdata.installed_languages()),
                 languages=tessdata.installed_languages(),

@@ -40,6 +40,18 @@ class UploadOperation(Operation):
                     type=OpenAPIType.STRING,
                     description="Tesseract languages joined by +, e.g. kor+eng (default: the server's)",
                 ),
+                "callback_url": Schema(
+                    type=OpenAPIType.STRING,
+                    format=OpenAPIFormat.URI,
+                    max_length=2048,
+                    description="where the job's status is POSTed when it ends (Standard Webhooks signatures)",
+                ),
+                "reuse": Schema(
+                    type=OpenAPIType.STRING,
+                    enum=["true", "false"],
+                    description="true (default): a file this API key had parsed with the same options gets a copy "
+                    "of that result at once; false: parse it again",
+                ),
             },
         )
         self.request_body = RequestBody(content={"multipart/form-data": OpenAPIMediaType(schema=form)}, required=True)

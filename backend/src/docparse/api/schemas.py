@@ -71,6 +71,8 @@ class ServerConfig(msgspec.Struct):
     supported_types: list[str]
     api_key_required: bool
     ocr: OcrConfig
+    webhooks: bool = False
+    """Whether uploads may name a callback_url (the server has a signing secret)."""
 
 
 class Health(msgspec.Struct):

@@ -103,7 +103,7 @@ def handle(channel: IO[bytes], request: dict[str, Any]) -> None:
 
     options = msgspec.convert(request["options"], parsing.ParseOptions)
     try:
-        doc = parsing.open_document(request["path"], request["file_type"], request.get("password"))
+        doc = _open(request)
     except Exception as exc:  # every failure to open is reported, typed; the process lives on
         _send(channel, {**_error_event(exc, "Opening the document"), "spent": _spent})
         return
@@ -154,9 +154,33 @@ def handle(channel: IO[bytes], request: dict[str, Any]) -> None:
                 return
         _send(channel, {"ev": "done", "rss_mb": _rss_mb(), "spent": _spent})
     except Exception as exc:
+        _close_kept()  # it may be what failed
         _send(channel, {**_error_event(exc), "spent": _spent})
-    finally:
-        doc.close()
+
+
+# The document of the last request stays open: the chunks of one document often come to the same process one
+# after another, and opening a big PDF again costs ~150 ms (its cross-reference table, its page tree).
+_kept: tuple[tuple[str, str, str | None], Any] | None = None
+
+
+def _open(request: dict[str, Any]) -> Any:
+    global _kept
+    from docparse import parsing
+
+    key = (request["path"], request["sha256"], request.get("password"))
+    if _kept is not None and _kept[0] == key and os.path.exists(key[0]):
+        return _kept[1]
+    _close_kept()
+    doc = parsing.open_document(request["path"], request["file_type"], request.get("password"))
+    _kept = (key, doc)
+    return doc
+
+
+def _close_kept() -> None:
+    global _kept
+    if _kept is not None:
+        _kept[1].close()
+        _kept = None
 
 
 def render(channel: IO[bytes], request: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ s<k> (unit k started), e<k> (unit k ended).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -236,15 +237,15 @@ def chunk_key(job_id: str, attempt: int, unit: int) -> str:
 
 
 def split_pages(numbers: Sequence[int], seconds_per_page: float, chunk_seconds: float) -> list[list[int]]:
-    """`numbers` cut into consecutive runs of about `chunk_seconds` of work each (at least one page each)."""
-    parts = max(1, min(len(numbers), math.ceil(len(numbers) * seconds_per_page / chunk_seconds)))
-    size, extra = divmod(len(numbers), parts)
-    out, start = [], 0
-    for i in range(parts):
-        end = start + size + (1 if i < extra else 0)
-        out.append(list(numbers[start:end]))
-        start = end
-    return out
+    """`numbers` cut into consecutive runs of about `chunk_seconds` of work each (at least one page each); the
+    last run is about half as long, so the document's end is not one worker's alone while the others wait."""
+    work = len(numbers) * seconds_per_page
+    parts = max(1, min(len(numbers), math.ceil(work / chunk_seconds + 0.5)))
+    if parts == 1:
+        return [list(numbers)]
+    size = len(numbers) / (parts - 0.5)  # parts - 1 runs of `size` pages and one of size / 2
+    bounds = [round(size * i) for i in range(parts)] + [len(numbers)]
+    return [list(numbers[a:b]) for a, b in itertools.pairwise(bounds) if b > a]
 
 
 def page_spec(numbers: Sequence[int]) -> str:

@@ -63,7 +63,8 @@ class Unit:
     done: int = 0  # pages this run stored (new ones)
     failed: int = 0
     handled: int = 0  # pages this run went through
-    seconds: float = 0.0  # spent parsing in this run
+    seconds: float = 0.0  # spent parsing pages in this run (from the document's opening on: the pace of pages)
+    opened_at: float = 0.0  # monotonic time the current request's document was open
     leftover: list[int] = field(default_factory=list)  # pages a budget left unparsed
     split: bool = False
 
@@ -203,7 +204,7 @@ async def _parse_pages(unit: Unit, request: ParseRequest, bound: Any) -> None:
     parse = asyncio.create_task(_consume(unit, request, buffer, bound))
     stop_watching = asyncio.Event()
     cancel = asyncio.create_task(_wait_for_cancel(unit.job, deps.records, job_id, stop_watching))
-    began = time.monotonic()
+    unit.opened_at = 0.0
     try:
         async with asyncio.timeout(unit.settings.job_timeout):
             await asyncio.wait([parse, cancel], return_when=asyncio.FIRST_COMPLETED)
@@ -220,7 +221,8 @@ async def _parse_pages(unit: Unit, request: ParseRequest, bound: Any) -> None:
         await asyncio.gather(parse, return_exceptions=True)
         # Pages parsed before the end, whatever it was, are kept.
         unit.done += await asyncio.shield(buffer.flush())
-        unit.seconds += time.monotonic() - began
+        if unit.opened_at:
+            unit.seconds += time.monotonic() - unit.opened_at
     if cancelled:
         raise JobCancelled(f"The job was cancelled after {await deps.pages.count(job_id)} pages.")
     if (error := parse.exception()) is not None:
@@ -244,6 +246,7 @@ async def _consume(unit: Unit, request: ParseRequest, buffer: SegmentBuffer, bou
                 unit.handled += 1
                 buffer.add(event.number, event.data)
             elif isinstance(event, Opened):
+                unit.opened_at = time.monotonic()
                 if event.info is not None:
                     await deps.storage.put(document_key(job_id), event.info)
                     await state.progress(deps.records, job_id, pages_total=len(event.numbers))
@@ -304,7 +307,8 @@ async def _end_unit(unit: Unit, bound: Any) -> None:
 
 async def _finish_job(unit: Unit, bound: Any) -> None:
     deps = unit.deps
-    await finish_job(deps.records, deps.pages, deps.plans, unit.settings, unit.job_id, bound)
+    if await finish_job(deps.records, deps.pages, deps.plans, unit.settings, unit.job_id, bound) and unit.number:
+        await _notify(unit)  # the job's event streams listen on its first run's channel, not this chunk's
 
 
 async def finish_job(

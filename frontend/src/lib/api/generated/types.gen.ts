@@ -318,6 +318,7 @@ export type ServerConfig = {
     supported_types: Array<string>;
     api_key_required: boolean;
     ocr: OcrConfig;
+    webhooks?: boolean;
 };
 
 /**
@@ -377,6 +378,14 @@ export type UploadDocumentData = {
          * Tesseract languages joined by +, e.g. kor+eng (default: the server's)
          */
         ocr_languages?: string;
+        /**
+         * where the job's status is POSTed when it ends (Standard Webhooks signatures)
+         */
+        callback_url?: string;
+        /**
+         * true (default): a file this API key had parsed with the same options gets a copy of that result at once; false: parse it again
+         */
+        reuse?: 'true' | 'false';
     };
     headers?: {
         /**
@@ -403,6 +412,10 @@ export type UploadDocumentErrors = {
      */
     401: Problem;
     /**
+     * The job is not in a state that allows this (codes not_ready, conflict).
+     */
+    409: Problem;
+    /**
      * The upload is larger than the server accepts (code file_too_large).
      */
     413: Problem;
@@ -410,6 +423,10 @@ export type UploadDocumentErrors = {
      * The bytes are not a supported document type (code unsupported_type).
      */
     415: Problem;
+    /**
+     * The request is well-formed but cannot be done (e.g. page_timeout while rendering).
+     */
+    422: Problem;
     /**
      * Too many jobs are waiting (code too_many_requests; see Retry-After).
      */
