@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 from redis.asyncio import Redis
 
-from docparse.jobs.records import PageError, RecordStore, reply
+from docparse.jobs.records import JobRecord, PageError, RecordStore, record_from_hash, reply
 from docparse.storage.base import Storage, segment_key
 
 # KEYS: the index, the failures, the job's record. ARGV: the segment's name, then number, offset, length for each
@@ -116,13 +116,14 @@ class PageStore:
         entries: list[bytes | None] = await reply(self.redis.hmget(self.index_key(job_id), numbers))
         return [n for n, e in zip(numbers, entries, strict=True) if e is not None]
 
-    async def summary(self, job_id: str) -> tuple[list[PageError], int]:
-        """The failed pages and the number stored, in one round trip (for the job's ending)."""
+    async def summary(self, job_id: str) -> tuple[JobRecord | None, list[PageError], int]:
+        """The job's record, its failed pages and the number stored, in one round trip (for the job's ending)."""
         async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self.records.key(job_id))
             pipe.hgetall(self.failures_key(job_id))
             pipe.hlen(self.index_key(job_id))
-            raw, stored = await pipe.execute()
-        return _errors(raw), int(stored)
+            record, raw, stored = await pipe.execute()
+        return (record_from_hash(record) if record else None), _errors(raw), int(stored)
 
     async def failures(self, job_id: str) -> list[PageError]:
         return _errors(await reply(self.redis.hgetall(self.failures_key(job_id))))

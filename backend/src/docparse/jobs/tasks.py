@@ -159,7 +159,8 @@ async def _parse(unit: Unit, record: JobRecord, password: str | None, bound: Any
     deps, job_id, settings = unit.deps, unit.job_id, unit.settings
     if unit.number == 0:
         indices = None
-        skip = await deps.pages.stored_numbers(job_id)
+        # (A job's first attempt has stored nothing yet: no need to ask.)
+        skip = await deps.pages.stored_numbers(job_id) if unit.attempt > 1 else []
         # A first run that split the job ended there; if SAQ runs it again (its worker died before SAQ heard),
         # the chunks have its pages. (It stored pages before splitting, so a job with none never split.)
         if skip and await deps.plans.ended(job_id, 0):
@@ -318,10 +319,9 @@ async def finish_job(
     else completed. The check-and-set keeps the first ending written. Returns the ending, None if there was
     none to write."""
     ttl = settings.result_ttl
-    record = await records.get(job_id)
+    record, failures, stored = await pages.summary(job_id)
     if record is None or record.status in TERMINAL:
         return None
-    failures, stored = await pages.summary(job_id)
     fields: RecordUpdate = {"pages_done": stored, "failed_pages": failures}
     if record.cancel_requested:
         outcome = JobState.CANCELLED
@@ -355,7 +355,7 @@ async def _fail_job(unit: Unit, exc: DocparseError, bound: Any) -> None:
     deps, job_id, ttl = unit.deps, unit.job_id, unit.settings.result_ttl
     bound.info("parse ended", status=JobState.FAILED, code=exc.code, error=exc.message)
     await deps.plans.stop(job_id)
-    failures, stored = await deps.pages.summary(job_id)
+    _, failures, stored = await deps.pages.summary(job_id)
     if await state.fail(deps.records, job_id, ttl, exc, pages_done=stored, failed_pages=failures):
         await count_finished(
             deps.records.redis, unit.settings.queue_name, status=JobState.FAILED, pages_parsed=stored,
