@@ -51,7 +51,7 @@ async def test_a_completed_job_run_a_second_time_is_skipped(
     assert done["status"] == "completed" and done["attempts"] == 1, done
     records = RecordStore(queue.redis, settings.queue_name)
     before = await records.get(job_id)
-    index = await queue.redis.hgetall(records.job_keys(job_id)[0])
+    index = await queue.redis.hgetall(records.job_keys(job_id).pages)
     segments = sorted((settings.storage_dir / "jobs" / job_id / "pages").iterdir())
     written = [p.stat().st_mtime_ns for p in segments]
     assert len(index) == 3 and segments
@@ -63,7 +63,7 @@ async def test_a_completed_job_run_a_second_time_is_skipped(
     after = await records.get(job_id)
     assert after == before, "the finished record was written"
     assert (await client.get(f"/jobs/{job_id}")).json() == done
-    assert await queue.redis.hgetall(records.job_keys(job_id)[0]) == index
+    assert await queue.redis.hgetall(records.job_keys(job_id).pages) == index
     assert sorted((settings.storage_dir / "jobs" / job_id / "pages").iterdir()) == segments
     assert [p.stat().st_mtime_ns for p in segments] == written
     assert "run skipped" in worker.log_path.read_text()

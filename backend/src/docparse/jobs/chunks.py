@@ -168,7 +168,7 @@ class Plans:
         self._stop = self.redis.register_script(_STOP)
 
     def key(self, job_id: str) -> str:
-        return self.records.job_keys(job_id)[2]
+        return self.records.job_keys(job_id).plan
 
     async def split(self, job_id: str, unit: int, attempt: int, parts: Sequence[Sequence[int]]) -> Step:
         """Add a unit for each of `parts` (1-based page numbers) and end `unit`."""

@@ -57,10 +57,10 @@ class PageStore:
         self._fail = self.redis.register_script(_FAIL)
 
     def index_key(self, job_id: str) -> str:
-        return self.records.job_keys(job_id)[0]
+        return self.records.job_keys(job_id).pages
 
     def failures_key(self, job_id: str) -> str:
-        return self.records.job_keys(job_id)[1]
+        return self.records.job_keys(job_id).failed
 
     def keys(self, job_id: str) -> list[str]:
         """Every Redis key of the job's pages (deleted and expired with its record)."""

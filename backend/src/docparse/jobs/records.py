@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Awaitable, Set
-from typing import Any, TypedDict, Unpack
+from typing import Any, NamedTuple, TypedDict, Unpack
 
 import msgspec
 import structlog
@@ -57,6 +57,15 @@ class JobRecord(msgspec.Struct, kw_only=True):
     callback_url: str = ""  # where the job's ending is POSTed (see webhooks.py); "" for none
     reused_from: str | None = None  # the job whose result this one copied instead of parsing (same file, options)
     reused_parsed_at: float | None = None  # when that job finished
+
+
+class JobKeys(NamedTuple):
+    """A job's Redis keys besides its record."""
+
+    pages: str  # the index of stored pages (pagestore.py)
+    failed: str  # pages that failed (pagestore.py)
+    plan: str  # the chunk plan (chunks.py)
+    deliveries: str  # webhook tries (webhooks.py)
 
 
 class RecordUpdate(TypedDict, total=False):
@@ -200,10 +209,9 @@ class RecordStore:
     def key(self, job_id: str) -> str:
         return f"{self.prefix}:job:{job_id}"
 
-    def job_keys(self, job_id: str) -> list[str]:
-        """The keys beside the record that live and die with it: the pages' index, the failed pages, the chunk
-        plan (see pagestore.py and chunks.py), the webhook deliveries' tries (webhooks.py)."""
-        return [f"{self.prefix}:{kind}:{job_id}" for kind in ("pages", "failed", "plan", "deliveries")]
+    def job_keys(self, job_id: str) -> JobKeys:
+        """The keys beside the record that live and die with it (expire, persist and are deleted with it)."""
+        return JobKeys(*(f"{self.prefix}:{kind}:{job_id}" for kind in JobKeys._fields))
 
     def owner_history_key(self, owner: str) -> str:
         return f"{self.prefix}:history:owner:{owner or 'public'}"  # owner ids are hex: "public" is no one's
@@ -288,10 +296,10 @@ class RecordStore:
 
     async def add_delivery(self, job_id: str, entry: bytes) -> None:
         """Record one webhook try; the list expires with the record."""
-        await self._add_delivery(keys=[self.job_keys(job_id)[3], self.key(job_id)], args=[entry])
+        await self._add_delivery(keys=[self.job_keys(job_id).deliveries, self.key(job_id)], args=[entry])
 
     async def deliveries(self, job_id: str) -> list[bytes]:
-        entries: list[bytes] = await reply(self.redis.lrange(self.job_keys(job_id)[3], 0, -1))
+        entries: list[bytes] = await reply(self.redis.lrange(self.job_keys(job_id).deliveries, 0, -1))
         return entries
 
     async def delete(self, job_id: str) -> None:

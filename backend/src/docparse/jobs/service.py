@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
 import structlog
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from saq import Status
 from saq.job import ABORT_ID_PREFIX
 from saq.queue.redis import RedisQueue
 
-from docparse.errors import Busy, CallbackRefused, JobCancelled, JobConflict, JobNotFound, JobNotReady, Unavailable
+from docparse.errors import Busy, CallbackRefused, JobCancelled, JobConflict, JobNotFound, JobNotReady
 from docparse.jobs import chunks, state
 from docparse.jobs.chunks import Plans, progress_from
 from docparse.jobs.idempotency import IdempotencyKeys, IdempotentReply, fingerprint
@@ -29,6 +25,7 @@ from docparse.jobs.queue import build_parse_job, enqueue_parse
 from docparse.jobs.records import JobRecord, RecordStore, history_cursor, record_from_hash, reply
 from docparse.jobs.state import TERMINAL, JobState
 from docparse.jobs.status import ChunkCounts, JobStatus, LiveCounts, build_status
+from docparse.jobs.streams import StatusStreams
 from docparse.jobs.tasks import finish_job
 from docparse.jobs.webhooks import CallbackPolicy, Deliveries, delivery_id_of, summarise
 from docparse.pageranges import parse_page_ranges
@@ -37,7 +34,6 @@ from docparse.storage import SourceWriter, Storage, document_key, image_key
 
 log = structlog.get_logger(__name__)
 
-STREAM_READ_TRIES = 6  # failed status reads in a row after which an event stream gives up
 _SETTLED = frozenset({Status.COMPLETE, Status.FAILED, Status.ABORTED})  # SAQ's last states of a job
 
 
@@ -79,7 +75,7 @@ class JobService(Orchestrator):
         self._callbacks = CallbackPolicy(settings.webhook_allowed_hosts)
         self._idempotency = IdempotencyKeys(queue.redis, settings.queue_name, settings.idempotency_hours)
         self._render_pool: RenderPool | None = None  # started on the first picture asked for
-        self.watchers = 0  # status streams of this process (see watch)
+        self.streams = StatusStreams(queue, self.status, settings.max_event_streams)
 
     async def startup(self) -> None:
         await self.storage.ensure()
@@ -230,10 +226,10 @@ class JobService(Orchestrator):
                 pipe.hgetall(self.records.key(job_id))
                 pipe.get(saq_id)
                 pipe.lpos(queued_key, saq_id)  # BLMOVE takes from the left: the index is the number of jobs ahead
-                index, failures, plan, _ = self.records.job_keys(job_id)
-                pipe.hlen(index)  # pages stored: the progress of every chunk at once
-                pipe.hkeys(failures)
-                pipe.hmget(plan, ["n", "open", "running"])
+                keys = self.records.job_keys(job_id)
+                pipe.hlen(keys.pages)  # pages stored: the progress of every chunk at once
+                pipe.hkeys(keys.failed)
+                pipe.hmget(keys.plan, ["n", "open", "running"])
             replies = await pipe.execute()
         out: list[JobStatus | None] = []
         for i in range(0, len(replies), 6):
@@ -358,58 +354,8 @@ class JobService(Orchestrator):
         await self.storage.delete_job(job_id)
 
     def watch(self, job_id: str, *, reread: float = 5.0) -> AsyncIterator[JobStatus]:
-        """The job's status now and on every change, until a terminal one (see _watch).
-
-        Each stream holds one of DOCPARSE_MAX_EVENT_STREAMS places from this call on (Unavailable when none is
-        left): taken before the caller's first await, so a burst of streams cannot all slip past the limit. The
-        place is given back as soon as the stream ends or its client leaves (the stream is cancelled, so its
-        `finally` runs at once), and, for a stream dropped before it started, when the stream object is gone."""
-        limit = self.settings.max_event_streams
-        if self.watchers >= limit:
-            raise Unavailable(f"This server already serves {limit} event streams; try again shortly, or poll.")
-        self.watchers += 1
-        place = _StreamPlace(self)
-        stream = self._watch(job_id, reread, place)
-        weakref.finalize(stream, place.give_back)
-        return stream
-
-    async def _watch(self, job_id: str, reread: float, place: _StreamPlace) -> AsyncIterator[JobStatus]:
-        """Changes are signalled by SAQ's pub/sub (one shared connection per process, no polling per client); a
-        periodic re-read means a missed message delays an update by at most `reread` seconds."""
-        wake = asyncio.Event()
-
-        def signal(_key: str, _status: Status) -> bool:
-            wake.set()
-            return False
-
-        listener = asyncio.create_task(self.queue.listen([job_id], signal, timeout=None))
-        try:
-            last: JobStatus | None = None
-            misses = 0
-            while True:
-                wake.clear()
-                try:
-                    current = await self.status(job_id)
-                except (RedisConnectionError, RedisTimeoutError):
-                    # The pool was busy for a moment (a burst of streams) or Redis blinked: an open stream waits and
-                    # reads again rather than dropping its client; only a lasting outage ends it.
-                    misses += 1
-                    if misses > STREAM_READ_TRIES:
-                        raise
-                    await asyncio.sleep(min(reread, 0.5 * misses))
-                    continue
-                misses = 0
-                if current != last:
-                    yield current
-                    last = current
-                if current.status in TERMINAL:
-                    return
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), reread)
-        finally:
-            place.give_back()
-            listener.cancel()
-            await asyncio.gather(listener, return_exceptions=True)
+        """The job's status now and on every change, until a terminal one (see streams.py)."""
+        return self.streams.open(job_id, reread=reread)
 
     async def _wait_settled(self, job_id: str, timeout: float) -> None:
         """Until the job is terminal and the worker of its last attempt is done with it (see record_outcome),
@@ -531,15 +477,3 @@ class JobService(Orchestrator):
 def _chunk_counts(fields: list[bytes | None]) -> ChunkCounts | None:
     plan = progress_from(fields)
     return None if plan is None else ChunkCounts(total=plan.total, running=plan.running, done=plan.done)
-
-
-class _StreamPlace:
-    """One of the event-stream places of a JobService, given back exactly once."""
-
-    def __init__(self, service: JobService) -> None:
-        self.service: JobService | None = service
-
-    def give_back(self) -> None:
-        if self.service is not None:
-            self.service.watchers -= 1
-            self.service = None

@@ -72,6 +72,11 @@ class Unit:
     def settings(self) -> Settings:
         return self.deps.settings
 
+    @property
+    def pace(self) -> float:
+        """Seconds per page so far in this run (what a split sizes its units by)."""
+        return max(self.seconds, 0.001) / max(self.handled, 1)
+
 
 class _Skip(Exception):
     """This run must not parse: the job or the unit has ended (a duplicate or late run), or was deleted."""
@@ -189,8 +194,7 @@ async def _parse(unit: Unit, record: JobRecord, password: str | None, bound: Any
         if not unit.leftover or not settings.chunk_seconds:
             return
         # The budget ran out. What is left is split into units unless it is about one unit's work itself.
-        pace = max(unit.seconds, 0.001) / max(unit.handled, 1)
-        if len(split_pages(unit.leftover, pace, settings.chunk_seconds)) > 1:
+        if len(split_pages(unit.leftover, unit.pace, settings.chunk_seconds)) > 1:
             return
         request.indices, request.skip, request.info, request.budget = [n - 1 for n in unit.leftover], [], False, None
         unit.leftover = []
@@ -281,7 +285,7 @@ async def _enqueue(unit: Unit, units: list[int]) -> None:
 
 async def _split(unit: Unit, bound: Any) -> None:
     """Hand the pages the budget left to new units, and end this one."""
-    pace = max(unit.seconds, 0.001) / max(unit.handled, 1)
+    pace = unit.pace
     parts = split_pages(unit.leftover, pace, unit.settings.chunk_seconds)
     step = await unit.deps.plans.split(unit.job_id, unit.number, unit.attempt, parts)
     unit.split = True
