@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from docparse.app import create_app
+from docparse.jobs.pagestore import PageStore
 from docparse.settings import Settings
 from tests.conftest import WorkerProcess, make_settings, purge_queue, wait_for_status
 from tests.documents import make_pdf
@@ -72,6 +74,30 @@ async def test_metrics_count_a_job_that_ran(client: AsyncTestClient, worker: Wor
     assert samples[("docparse_parse_seconds_bucket", (("le", "+Inf"),))] == 1
     assert samples[("docparse_workers", ())] == 1
     assert samples[("docparse_queue_depth", ())] == 0
+
+
+async def test_metrics_count_each_accepted_upload_once(
+    client: AsyncTestClient, worker: WorkerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upload is counted with its record: once when parsed, once when it reuses a result, and once when the
+    reuse fails half-way and it is parsed after all (the failed reuse's count is taken back)."""
+    pdf = make_pdf(tmp_path / "a.pdf").read_bytes()
+    first = (await client.post("/upload", files={"file": ("a.pdf", pdf)})).json()["job_id"]
+    assert (await wait_for_status(client, first, {"completed", "failed"}))["status"] == "completed"
+    reused = (await client.post("/upload", files={"file": ("a.pdf", pdf)})).json()
+    assert reused["reused_from"] == first
+
+    async def broken(self: PageStore, from_job: str, to_job: str) -> None:
+        raise RuntimeError("the copy failed half-way")
+
+    monkeypatch.setattr(PageStore, "copy", broken)
+    parsed = (await client.post("/upload", files={"file": ("a.pdf", pdf)})).json()
+    assert parsed["reused_from"] is None
+    status = await wait_for_status(client, parsed["job_id"], {"completed", "failed"})
+    assert status["status"] == "completed" and status["reused_from"] is None
+    samples = {s.name: s.value for f in text_string_to_metric_families((await client.get("/metrics")).text)
+               for s in f.samples}  # fmt: skip
+    assert (samples["docparse_uploads_total"], samples["docparse_upload_bytes_total"]) == (3, 3 * len(pdf))
 
 
 async def test_a_full_queue_answers_429(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ from docparse.api.schemas import (
     ServerConfig,
     UploadAccepted,
 )
-from docparse.api.upload import receive_upload
+from docparse.api.upload import receive_upload, small_body
 from docparse.errors import InvalidRequest, JobNotFound
 from docparse.filetypes import SUPPORTED_TYPES
 from docparse.jobs.idempotency import IdempotentReply, check_same, fingerprint
@@ -116,10 +116,11 @@ class UploadController(Controller):
         `ocr` (`auto`, `always`, `never`), `ocr_languages` (e.g. `kor+eng`), `callback_url` (where the job's
         status is POSTed when it ends, signed per Standard Webhooks), `reuse` (`true` by default: a file this API
         key had parsed with the same options gets a copy of that result at once; `false` parses it again).
-        429 with Retry-After when DOCPARSE_MAX_QUEUED jobs already wait (checked before the body is read, and
-        again before the job is queued)."""
+        429 with Retry-After when DOCPARSE_MAX_QUEUED jobs already wait (checked before the job is queued, and
+        before the body is read unless its Content-Length says it is small)."""
         idempotency_key = (idempotency_key or "").strip() or None
-        await jobs.check_room()
+        if not small_body(request):  # a small one is read first: the room is checked with the job's record
+            await jobs.check_room()
         job_id = str(uuid.uuid4())
         structlog.contextvars.bind_contextvars(job_id=job_id)
         if idempotency_key is not None:

@@ -19,6 +19,10 @@ from docparse.messages import Msg, format_size, sizes_apart
 HEAD_BYTES = 64 * 1024  # enough to tell every supported type apart
 FIELD_LIMIT = 64 * 1024  # text fields (password, pages, options) are small
 FORM_OVERHEAD = 1024 * 1024  # room for boundaries and text fields on top of the file itself
+# A body up to this size (by its Content-Length) is read before the queue's room is checked: the check when the job
+# is recorded refuses it all the same, and a check before would cost every upload a Redis round trip to spare a
+# refused client a moment of sending.
+SMALL_BODY = 1024 * 1024
 MAX_PARTS = 16
 MAX_HEADERS = 8  # per part (the parser's default; RFC 7578 needs at most 3)
 MAX_HEADER_LINE = 4096 + 128  # the parser's default; a file name must fit in its header line
@@ -48,6 +52,12 @@ def sanitize_filename(raw: str | None) -> str:
         stem, dot, ext = name.rpartition(".")
         name = f"{stem[:-1]}{dot}{ext}" if stem and len(ext) < 16 else name[:-1]
     return name or "upload"
+
+
+def small_body(request: Request[Any, Any, Any]) -> bool:
+    """Whether the request's Content-Length announces at most SMALL_BODY bytes (False without one: chunked)."""
+    length = request.headers.get("content-length")
+    return bool(length and length.isdigit() and int(length) <= SMALL_BODY)
 
 
 async def receive_upload(request: Request[Any, Any, Any], destination: UploadSink, max_bytes: int) -> ReceivedUpload:

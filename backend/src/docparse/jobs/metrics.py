@@ -15,10 +15,17 @@ def metrics_key(queue_name: str) -> str:
     return f"docparse:{queue_name}:metrics"
 
 
-async def count_upload(redis: Redis, queue_name: str, size: int) -> None:
+def upload_counts(size: int) -> dict[str, int]:
+    """What one accepted upload adds to the counters (RecordStore.admit adds them with the job's record)."""
+    return {"uploads": 1, "upload_bytes": size}
+
+
+async def count_upload(redis: Redis, queue_name: str, size: int, *, undo: bool = False) -> None:
+    """Count an accepted upload, or (`undo`) take back the count of one that ended up refused after all."""
+    sign = -1 if undo else 1
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.hincrby(metrics_key(queue_name), "uploads", 1)
-        pipe.hincrby(metrics_key(queue_name), "upload_bytes", size)
+        for name, amount in upload_counts(size).items():
+            pipe.hincrby(metrics_key(queue_name), name, sign * amount)
         await pipe.execute()
 
 

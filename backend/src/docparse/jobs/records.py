@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Awaitable, Set
+from collections.abc import Awaitable, Mapping, Set
 from typing import Any, NamedTuple, TypedDict, Unpack
 
 import msgspec
@@ -12,6 +12,7 @@ import structlog
 from redis.asyncio import Redis
 
 from docparse.errors import InvalidRequest
+from docparse.jobs.metrics import metrics_key
 from docparse.jobs.state import TERMINAL as _TERMINAL
 from docparse.jobs.state import JobState
 
@@ -171,6 +172,38 @@ return 1
 """
 
 
+# A new job's record, its place in the histories and the live set, and its upload counted, all in one step: the
+# only way a record is created. KEYS: the record, the history, the owner's history, the owners, the live set, the
+# metrics hash, SAQ's queued list, the owner's remembered results. ARGV: the most jobs that may wait ("" for no
+# check), a fingerprint to look up among the remembered results ("" for none), the job id, created_at, the owner,
+# the number of field/value arguments that follow, the fields and values, then metric fields and amounts.
+# Returns {0} when the queue is full, {2, job id} when a remembered result may do instead (nothing written
+# either way), else {1}.
+_ADMIT = """
+if ARGV[1] ~= '' and redis.call('LLEN', KEYS[7]) >= tonumber(ARGV[1]) then return {0} end
+if ARGV[2] ~= '' then
+  local remembered = redis.call('HGET', KEYS[8], ARGV[2])
+  if remembered then return {2, remembered} end
+end
+local n = tonumber(ARGV[6])
+redis.call('HSET', KEYS[1], unpack(ARGV, 7, 6 + n))
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3])
+redis.call('HSET', KEYS[4], ARGV[3], ARGV[5])
+redis.call('SADD', KEYS[5], ARGV[3])
+for i = 7 + n, #ARGV, 2 do redis.call('HINCRBY', KEYS[6], ARGV[i], ARGV[i + 1]) end
+return {1}
+"""
+
+
+class Admission(NamedTuple):
+    """What RecordStore.admit did: created the record (`admitted`), refused it (the queue is full), or left it
+    for `remembered`, a job of the same owner that parsed the same file with the same options."""
+
+    admitted: bool
+    remembered: str | None = None
+
+
 _CURSOR = re.compile(r"(\d+(?:\.\d+)?):([\w-]{1,64})")
 
 
@@ -202,9 +235,11 @@ class RecordStore:
         self.owners_key = f"{self.prefix}:owners"
         self.live_key = f"{self.prefix}:live"  # jobs not finished yet: what the orphan rescue looks at
         self.outbox_key = f"{self.prefix}:outbox"  # endings whose webhook is still to be queued (webhooks.py)
+        self.metrics_key = metrics_key(queue_name)  # the service's counters (metrics.py)
         self._write = redis.register_script(_WRITE)
         self._transition = redis.register_script(_TRANSITION)
         self._add_delivery = redis.register_script(_ADD_DELIVERY)
+        self._admit = redis.register_script(_ADMIT)
 
     def key(self, job_id: str) -> str:
         return f"{self.prefix}:job:{job_id}"
@@ -217,16 +252,37 @@ class RecordStore:
         return f"{self.prefix}:history:owner:{owner or 'public'}"  # owner ids are hex: "public" is no one's
 
     async def create(self, record: JobRecord, *, password: str | None) -> None:
+        """The job's record, in its histories and the live set (admit without its checks or counts)."""
+        await self.admit(record, password=password)
+
+    async def admit(
+        self,
+        record: JobRecord,
+        *,
+        password: str | None,
+        room: tuple[str, int] | None = None,
+        lookup: str | None = None,
+        counts: Mapping[str, int] | None = None,
+    ) -> Admission:
+        """Create the job's record as `create` does and add `counts` to the metrics, in one step, unless `room`
+        (SAQ's queued list, the most jobs that may wait) says the queue is full, or `lookup` (a fingerprint, see
+        idempotency.fingerprint) finds a result the owner may reuse instead. One round trip for the upload path."""
         fields = _to_hash(msgspec.structs.asdict(record))
         if password is not None:
             fields["password"] = password  # read only by the worker; deleted when the job ends
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.key(record.job_id), mapping=fields)
-            pipe.zadd(self.history_key, {record.job_id: record.created_at})
-            pipe.zadd(self.owner_history_key(record.owner), {record.job_id: record.created_at})
-            pipe.hset(self.owners_key, record.job_id, record.owner)
-            pipe.sadd(self.live_key, record.job_id)
-            await pipe.execute()
+        pairs = [item for pair in fields.items() for item in pair]
+        queued, most = room if room is not None else ("", "")
+        args: list[str | int] = [
+            most, lookup or "", record.job_id, repr(record.created_at), record.owner, len(pairs), *pairs,
+            *(item for pair in (counts or {}).items() for item in pair),
+        ]  # fmt: skip
+        # (without `room`, the queued list's place holds a key of ours the script does not read)
+        keys = [
+            self.key(record.job_id), self.history_key, self.owner_history_key(record.owner), self.owners_key,
+            self.live_key, self.metrics_key, queued or self.live_key, self.seen_key(record.owner),
+        ]  # fmt: skip
+        result = await self._admit(keys=keys, args=args)
+        return Admission(result[0] == 1, result[1].decode() if len(result) > 1 else None)
 
     async def get(self, job_id: str) -> JobRecord | None:
         raw: dict[bytes, bytes] = await reply(self.redis.hgetall(self.key(job_id)))

@@ -17,12 +17,12 @@ from docparse.errors import Busy, CallbackRefused, JobCancelled, JobConflict, Jo
 from docparse.jobs import chunks, state
 from docparse.jobs.chunks import Plans, progress_from
 from docparse.jobs.idempotency import IdempotencyKeys, IdempotentReply, fingerprint
-from docparse.jobs.metrics import Snapshot, count_upload, read_snapshot
+from docparse.jobs.metrics import Snapshot, count_upload, read_snapshot, upload_counts
 from docparse.jobs.orchestrator import Orchestrator, StoredUpload, UploadSink
 from docparse.jobs.pagestore import PageStore
 from docparse.jobs.pictures import RenderPool
 from docparse.jobs.queue import build_parse_job, enqueue_parse
-from docparse.jobs.records import JobRecord, RecordStore, history_cursor, record_from_hash, reply
+from docparse.jobs.records import Admission, JobRecord, RecordStore, history_cursor, record_from_hash, reply
 from docparse.jobs.state import TERMINAL, JobState
 from docparse.jobs.status import ChunkCounts, JobStatus, LiveCounts, build_status
 from docparse.jobs.streams import StatusStreams
@@ -124,37 +124,49 @@ class JobService(Orchestrator):
             owner=owner,
             callback_url=callback_url or "",
         )
-        if reuse and (source := await self._reusable(record, password)) is not None:
-            try:
-                await self._reuse(record, source, password)
-                return source.job_id
-            except Exception:  # the copy failed half-way: parse it after all (copies nobody indexes do no harm)
-                log.warning("reusing a result failed; parsing instead", source=source.job_id, exc_info=True)
-                await self.records.delete(upload.job_id)
-        await self.check_room()  # again: the queue may have filled up while the upload arrived
-        await self.records.create(record, password=password)
+        lookup = fingerprint(record.sha256, record.options) if reuse else None
+        admission = await self._admit(record, password, lookup)
+        if admission.remembered is not None:
+            source = await self._reusable(record, admission.remembered, password)
+            if source is not None:
+                try:
+                    await self._reuse(record, source, password)
+                    return source.job_id
+                except Exception:  # the copy failed half-way: parse it after all (copies nobody indexes do no harm)
+                    log.warning("reusing a result failed; parsing instead", source=source.job_id, exc_info=True)
+            await self._admit(record, password, None)
         try:
             await enqueue_parse(self.queue, upload.job_id, self.settings)
         except BaseException:
             # A record without its queued job would be listed as queued, then fail as corrupt (the caller removes
-            # the file). If Redis is gone this fails too; the rescue then drops the record (see chores.py).
-            try:
-                await self.records.delete(upload.job_id)
-            except Exception:
-                log.warning("could not remove the record of a job that was not queued", exc_info=True)
+            # the file).
+            await self._forget(record)
             raise
-        try:
-            await count_upload(self.queue.redis, self.settings.queue_name, upload.size)
-        except Exception:  # the job is queued: a lost count must not turn it into an error
-            log.warning("upload not counted in the metrics", exc_info=True)
         return None
 
-    async def _reusable(self, record: JobRecord, password: str | None) -> JobRecord | None:
-        """The owner's completed job with this file and these options, if it still exists (and, for an encrypted
-        file, was opened with the same password)."""
-        job_id = await self.records.remembered(record.owner, fingerprint(record.sha256, record.options))
-        if job_id is None:
-            return None
+    async def _admit(self, record: JobRecord, password: str | None, lookup: str | None) -> Admission:
+        """Record the job and count its upload, in one round trip: Busy when the queue is full (checked again: it
+        may have filled up while the upload arrived), nothing written when `lookup` finds a result to reuse."""
+        room = (self.queue.namespace("queued"), self.settings.max_queued)
+        counts = upload_counts(record.size)
+        admission = await self.records.admit(record, password=password, room=room, lookup=lookup, counts=counts)
+        if not admission.admitted and admission.remembered is None:
+            raise self._busy()
+        return admission
+
+    async def _forget(self, record: JobRecord) -> None:
+        """Undo an admission whose job was not queued after all: the record goes, and so does its count (the
+        client hears an error, so the upload was not accepted). If Redis is gone this fails too; the rescue then
+        drops the record (see chores.py), and the count stays one too many."""
+        try:
+            await self.records.delete(record.job_id)
+            await count_upload(self.queue.redis, self.settings.queue_name, record.size, undo=True)
+        except Exception:
+            log.warning("could not remove the record of a job that was not queued", exc_info=True)
+
+    async def _reusable(self, record: JobRecord, job_id: str, password: str | None) -> JobRecord | None:
+        """The remembered job `job_id`, if it still exists, completed this owner's file with these options (and,
+        for an encrypted file, was opened with the same password)."""
         source, source_password = await self.records.get_with_password(job_id)
         if (
             source is None
@@ -167,17 +179,22 @@ class JobService(Orchestrator):
 
     async def _reuse(self, record: JobRecord, source: JobRecord, password: str | None) -> None:
         """The job completed at once with copies of `source`'s results: copies, so deleting either job leaves
-        the other whole."""
-        record.reused_from, record.reused_parsed_at = source.job_id, source.finished_at
+        the other whole. Its admission checks no room: it queues nothing (and the room was checked just before,
+        when the remembered result was found)."""
+        # a copy: if this fails, the job is parsed with the record it came with
+        record = msgspec.structs.replace(record, reused_from=source.job_id, reused_parsed_at=source.finished_at)
         await self.storage.copy_results(source.job_id, record.job_id)
-        await self.records.create(record, password=password)
-        await self.pages.copy(source.job_id, record.job_id)
-        now = time.time()
-        await state.complete(
-            self.records, record.job_id, self.settings.result_ttl, pages_done=source.pages_done,
-            pages_total=source.pages_total, failed_pages=source.failed_pages, started_at=now, finished_at=now,
-        )  # fmt: skip
-        await count_upload(self.queue.redis, self.settings.queue_name, record.size)
+        await self.records.admit(record, password=password, counts=upload_counts(record.size))
+        try:
+            await self.pages.copy(source.job_id, record.job_id)
+            now = time.time()
+            await state.complete(
+                self.records, record.job_id, self.settings.result_ttl, pages_done=source.pages_done,
+                pages_total=source.pages_total, failed_pages=source.failed_pages, started_at=now, finished_at=now,
+            )  # fmt: skip
+        except BaseException:
+            await self._forget(record)  # submit parses it instead, admitting it anew
+            raise
         log.info("result reused", job_id=record.job_id, source=source.job_id)
 
     async def check_callback(self, url: str) -> None:
@@ -205,7 +222,10 @@ class JobService(Orchestrator):
     async def check_room(self) -> None:
         """Busy (429) when DOCPARSE_MAX_QUEUED jobs already wait: at most that many ever wait."""
         if await self.queue.count("queued") >= self.settings.max_queued:
-            raise Busy(f"{self.settings.max_queued} jobs are already waiting; try again in a little while.")
+            raise self._busy()
+
+    def _busy(self) -> Busy:
+        return Busy(f"{self.settings.max_queued} jobs are already waiting; try again in a little while.")
 
     async def status(self, job_id: str, owner: str | None = None) -> JobStatus:
         """The job's status; with `owner`, a job of another owner is as unknown as a missing one."""
