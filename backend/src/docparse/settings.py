@@ -65,7 +65,9 @@ class Settings(BaseSettings):
         ge=0,
         description="seconds a parsed page may wait to be written with the pages after it: progress moves this often",
     )
-    child_max_jobs: int = Field(200, ge=1, description="jobs a parse process handles before it is replaced")
+    child_max_jobs: int = Field(
+        5000, ge=1, description="jobs a parse process handles before it is replaced (its memory is watched too)"
+    )
     child_max_rss_mb: int = Field(512, ge=0, description="a parse process above this RSS is replaced (0: never)")
     child_memory_mb: int = Field(
         1024, ge=0, description="memory a parse process may take beyond its own import, enforced (0: no ceiling)"

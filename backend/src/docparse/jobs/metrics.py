@@ -29,21 +29,17 @@ async def count_upload(redis: Redis, queue_name: str, size: int, *, undo: bool =
         await pipe.execute()
 
 
-async def count_finished(
-    redis: Redis, queue_name: str, *, status: str, pages_parsed: int, pages_failed: int, seconds: float
-) -> None:
-    """One job ended: its outcome, its pages, and its parse time into the histogram's buckets."""
-    key = metrics_key(queue_name)
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.hincrby(key, f"jobs:{status}", 1)
-        pipe.hincrby(key, "pages_parsed", pages_parsed)
-        pipe.hincrby(key, "pages_failed", pages_failed)
-        pipe.hincrbyfloat(key, "parse_seconds_sum", seconds)
-        pipe.hincrby(key, "parse_seconds_count", 1)
-        for bound in PARSE_SECONDS_BUCKETS:
-            if seconds <= bound:
-                pipe.hincrby(key, f"parse_seconds_le:{bound}", 1)
-        await pipe.execute()
+def finished_counts(*, status: str, pages_parsed: int, pages_failed: int, seconds: float) -> dict[str, int | float]:
+    """What one ended job adds to the counters: its outcome, its pages, its parse time into the histogram's
+    buckets. (A worker adds them in the same step that writes the ending: see records.transition.)"""
+    counts: dict[str, int | float] = {
+        f"jobs:{status}": 1, "pages_parsed": pages_parsed, "pages_failed": pages_failed,
+        "parse_seconds_sum": float(seconds), "parse_seconds_count": 1,
+    }  # fmt: skip
+    for bound in PARSE_SECONDS_BUCKETS:
+        if seconds <= bound:
+            counts[f"parse_seconds_le:{bound}"] = 1
+    return counts
 
 
 @dataclass

@@ -20,13 +20,20 @@ from redis.asyncio import Redis
 from docparse.jobs.records import JobRecord, PageError, RecordStore, record_from_hash, reply
 from docparse.storage.base import Storage, segment_key
 
-# KEYS: the index, the failures, the job's record. ARGV: the segment's name, then number, offset, length for each
-# page. Returns how many pages were new, -1 when the job was deleted (a late write must not bring keys back).
+# KEYS: the index, the failures, the job's record. ARGV: the document's page count to record ("" for none: only
+# while the job is live, as state.progress would), the segment's name, then number, offset, length for each page.
+# Returns how many pages were new, -1 when the job was deleted (a late write must not bring keys back).
 _INDEX = """
 if redis.call('EXISTS', KEYS[3]) == 0 then return -1 end
+if ARGV[1] ~= '' then
+  local status = redis.call('HGET', KEYS[3], 'status')
+  if not status or status == 'queued' or status == 'processing' then
+    redis.call('HSET', KEYS[3], 'pages_total', ARGV[1])
+  end
+end
 local added = 0
-for i = 2, #ARGV, 3 do
-  if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[1] .. ':' .. ARGV[i + 1] .. ':' .. ARGV[i + 2]) == 1 then
+for i = 3, #ARGV, 3 do
+  if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[2] .. ':' .. ARGV[i + 1] .. ':' .. ARGV[i + 2]) == 1 then
     added = added + 1
     redis.call('HDEL', KEYS[2], ARGV[i])
   end
@@ -66,18 +73,19 @@ class PageStore:
         """Every Redis key of the job's pages (deleted and expired with its record)."""
         return [self.index_key(job_id), self.failures_key(job_id)]
 
-    async def store(self, job_id: str, pages: list[tuple[int, bytes]]) -> int:
-        """Write `pages` (number, JSON) as one segment and index them. Returns how many were new."""
-        if not pages:
+    async def store(self, job_id: str, pages: list[tuple[int, bytes]], *, pages_total: int | None = None) -> int:
+        """Write `pages` (number, JSON) as one segment and index them, and record the document's `pages_total`
+        in the same step. Returns how many pages were new."""
+        if not pages and pages_total is None:
             return 0
-        name = f"{pages[0][0]}-{pages[-1][0]}-{uuid.uuid4().hex[:12]}.jsonl"
-        entries: list[Any] = [name]
+        name = f"{pages[0][0]}-{pages[-1][0]}-{uuid.uuid4().hex[:12]}.jsonl" if pages else ""
+        entries: list[Any] = ["" if pages_total is None else pages_total, name]
         offset = 0
         for number, data in pages:
             entries += [number, offset, len(data)]
             offset += len(data) + 1
-        key = segment_key(job_id, name)
-        await self.storage.put(key, b"\n".join(data for _, data in pages) + b"\n")
+        if pages:
+            await self.storage.put(segment_key(job_id, name), b"\n".join(data for _, data in pages) + b"\n")
         added = int(await self._index(keys=[*self.keys(job_id), self.records.key(job_id)], args=entries))
         if added < 0:  # the job was deleted while these pages were parsed
             await self.storage.delete_job(job_id)
@@ -176,12 +184,14 @@ def _errors(raw: dict[bytes, bytes]) -> list[PageError]:
 class SegmentBuffer:
     """Pages on their way to storage: written when the oldest has waited `max_age` seconds or `max_bytes` have
     gathered, so a 2,000-page text document costs tens of writes while a page is readable soon after it is
-    parsed, and a slow page (OCR) is written alone, at once."""
+    parsed, and a slow page (OCR) is written alone, at once. The document's page count waits the same way (a
+    one-page document records it with its page, in one round trip)."""
 
     def __init__(self, store: PageStore, job_id: str, *, max_age: float, max_bytes: int) -> None:
         self.store, self.job_id = store, job_id
         self.max_age, self.max_bytes = max_age, max_bytes
         self.pages: list[tuple[int, bytes]] = []
+        self.pages_total: int | None = None  # to record with the next write
         self.size = 0
         self.since = 0.0  # monotonic time the oldest buffered page arrived
         self.writes = 0
@@ -192,13 +202,19 @@ class SegmentBuffer:
         self.pages.append((number, data))
         self.size += len(data)
 
+    def add_total(self, pages_total: int) -> None:
+        if not self.pages and self.pages_total is None:
+            self.since = time.monotonic()
+        self.pages_total = pages_total
+
     def due(self) -> bool:
-        return bool(self.pages) and (self.size >= self.max_bytes or time.monotonic() - self.since >= self.max_age)
+        waiting = bool(self.pages) or self.pages_total is not None
+        return waiting and (self.size >= self.max_bytes or time.monotonic() - self.since >= self.max_age)
 
     async def flush(self) -> int:
         """Write what is buffered; returns the pages that were new."""
-        pages, self.pages, self.size = self.pages, [], 0
-        if not pages:
+        pages, total, self.pages, self.pages_total, self.size = self.pages, self.pages_total, [], None, 0
+        if not pages and total is None:
             return 0
-        self.writes += 1
-        return await self.store.store(self.job_id, pages)
+        self.writes += bool(pages)
+        return await self.store.store(self.job_id, pages, pages_total=total)

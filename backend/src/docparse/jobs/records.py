@@ -135,21 +135,24 @@ return 1
 """
 
 # Every change of state, as one check-and-set (see state.py). KEYS: the record, the live set, the webhook outbox,
-# then the keys that expire with the record (job_keys). ARGV: the states it may change from (space-separated), ttl
-# (>0 expire, <0 persist, 0 leave), "1" to count the attempt, what becomes of the job in the live set ("add",
-# "remove" or ""), the job id, then fields and values. An ending of a job with a callback URL goes on the outbox in
-# the same step ("<job id>:<attempt>"), so no ending loses its webhook. Returns {result, state it was in}: result 0
-# when the record is gone, -1 when refused, else 1 or the attempt number.
+# the metrics hash, the owner's remembered results, then the keys that expire with the record (job_keys). ARGV:
+# the states it may change from (space-separated), ttl (>0 expire, <0 persist, 0 leave), "1" to count the attempt,
+# what becomes of the job in the live set ("add", "remove" or ""), the job id, the number of field/value arguments
+# that follow, the fields and values, then what an applied change also does, in threes: "incr"/"incrf" field
+# amount (the metrics), "remember" fingerprint ttl (a result a later upload may reuse). An ending of a job with a
+# callback URL goes on the outbox in the same step ("<job id>:<attempt>"), so no ending loses its webhook.
+# Returns {result, state it was in}: result 0 when the record is gone, -1 when refused, else 1 or the attempt.
 _TRANSITION = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0, ''} end
 local state = redis.call('HGET', KEYS[1], 'status') or 'queued'
 if not string.find(' ' .. ARGV[1] .. ' ', ' ' .. state .. ' ', 1, true) then return {-1, state} end
-if #ARGV > 5 then redis.call('HSET', KEYS[1], unpack(ARGV, 6)) end
+local n = tonumber(ARGV[6])
+if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 7, 6 + n)) end
 local result = 1
 if ARGV[3] == '1' then result = redis.call('HINCRBY', KEYS[1], 'attempts', 1) end
 local ttl = tonumber(ARGV[2])
 for i = 1, #KEYS do
-  if i ~= 2 and i ~= 3 then
+  if i == 1 or i > 5 then
     if ttl > 0 then redis.call('EXPIRE', KEYS[i], ttl) elseif ttl < 0 then redis.call('PERSIST', KEYS[i]) end
   end
 end
@@ -158,6 +161,15 @@ if ARGV[4] == 'remove' and (redis.call('HGET', KEYS[1], 'callback_url') or '') ~
 end
 if ARGV[4] == 'add' then redis.call('SADD', KEYS[2], ARGV[5]) elseif ARGV[4] == 'remove' then
   redis.call('SREM', KEYS[2], ARGV[5]) end
+for i = 7 + n, #ARGV, 3 do
+  local what = ARGV[i]
+  if what == 'incr' then redis.call('HINCRBY', KEYS[4], ARGV[i + 1], ARGV[i + 2])
+  elseif what == 'incrf' then redis.call('HINCRBYFLOAT', KEYS[4], ARGV[i + 1], ARGV[i + 2])
+  elseif what == 'remember' then
+    redis.call('HSET', KEYS[5], ARGV[i + 1], ARGV[5])
+    redis.call('EXPIRE', KEYS[5], ARGV[i + 2])
+  end
+end
 return {result, state}
 """
 
@@ -318,37 +330,75 @@ class RecordStore:
         ttl: int = 0,
         count_attempt: bool = False,
         password: str | None = None,
+        counts: Mapping[str, int | float] | None = None,
+        remember: tuple[str, str] | None = None,
     ) -> tuple[int, JobState | None]:
         """The check-and-set behind every operation of state.py: when the record's state is one of `sources`,
         set it to `to` (None: leave it) with `values`, in one step. A live target keeps the job in the live set
         (what the orphan rescue walks), a terminal one takes it out. Returns (0 when the record is gone, -1 when
         refused, else 1 or the attempt number when `count_attempt`; the state the record was in). The `ttl`
-        applies to the keys beside the record too (job_keys): results expire with it, and live again with it."""
+        applies to the keys beside the record too (job_keys): results expire with it, and live again with it.
+        Once applied, the same step adds `counts` to the service's metrics and, with `remember` (owner,
+        fingerprint), remembers the job as that owner's result for the file and options (for `ttl` seconds)."""
+        keys, args = self._transition_call(job_id, to, sources, values, ttl, count_attempt, password, counts, remember)
+        result, state = await self._transition(keys=keys, args=args)
+        return int(result), JobState(state.decode()) if state else None
+
+    async def read_and_transition(
+        self, job_id: str, to: JobState, sources: Set[JobState], values: RecordUpdate, *, count_attempt: bool = False
+    ) -> tuple[int, JobState | None, JobRecord | None, str | None]:
+        """transition(), and the record as it was just before with its password, in one round trip (how a run
+        starts)."""
+        keys, args = self._transition_call(job_id, to, sources, values, 0, count_attempt, None, None, None)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(self.key(job_id))
+            await self._transition(keys=keys, args=args, client=pipe)
+            raw, (result, state) = await pipe.execute()
+        password = raw.get(b"password")
+        return (
+            int(result),
+            JobState(state.decode()) if state else None,
+            record_from_hash(raw) if raw else None,
+            password.decode() if password is not None else None,
+        )
+
+    def _transition_call(
+        self,
+        job_id: str,
+        to: JobState | None,
+        sources: Set[JobState],
+        values: RecordUpdate,
+        ttl: int,
+        count_attempt: bool,
+        password: str | None,
+        counts: Mapping[str, int | float] | None,
+        remember: tuple[str, str] | None,
+    ) -> tuple[list[str], list[str | int | float]]:
+        """The keys and arguments of _TRANSITION."""
         fields = _to_hash(dict(values))
         if to is not None:
             fields["status"] = to.value
         if password is not None:
             fields["password"] = password  # read only by the worker; never shown
         live = "" if to is None else ("remove" if to in _TERMINAL else "add")
-        head = [" ".join(sorted(sources)), str(ttl), "1" if count_attempt else "", live, job_id]
-        args = head + [item for pair in fields.items() for item in pair]
-        keys = [self.key(job_id), self.live_key, self.outbox_key, *self.job_keys(job_id)]
-        result, state = await self._transition(keys=keys, args=args)
-        return int(result), JobState(state.decode()) if state else None
+        pairs = [item for pair in fields.items() for item in pair]
+        head = [" ".join(sorted(sources)), str(ttl), "1" if count_attempt else "", live, job_id, len(pairs)]
+        args: list[str | int | float] = [*head, *pairs]
+        for name, amount in (counts or {}).items():
+            args += ["incrf" if isinstance(amount, float) else "incr", name, amount]
+        owner = ""
+        if remember is not None:
+            owner, fingerprint = remember
+            args += ["remember", fingerprint, ttl]
+        keys = [
+            self.key(job_id), self.live_key, self.outbox_key, self.metrics_key, self.seen_key(owner),
+            *self.job_keys(job_id),
+        ]  # fmt: skip
+        return keys, args
 
     def seen_key(self, owner: str) -> str:
         """Completed jobs of `owner` by what they parsed (file and options; see idempotency.fingerprint)."""
         return f"{self.prefix}:seen:{owner or 'public'}"
-
-    async def remember_result(self, owner: str, fingerprint: str, job_id: str, ttl: int) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.seen_key(owner), fingerprint, job_id)
-            pipe.expire(self.seen_key(owner), ttl)
-            await pipe.execute()
-
-    async def remembered(self, owner: str, fingerprint: str) -> str | None:
-        value: bytes | None = await reply(self.redis.hget(self.seen_key(owner), fingerprint))
-        return value.decode() if value is not None else None
 
     async def add_delivery(self, job_id: str, entry: bytes) -> None:
         """Record one webhook try; the list expires with the record."""

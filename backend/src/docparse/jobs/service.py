@@ -15,6 +15,7 @@ from saq.queue.redis import RedisQueue
 
 from docparse.errors import Busy, CallbackRefused, JobCancelled, JobConflict, JobNotFound, JobNotReady
 from docparse.jobs import chunks, state
+from docparse.jobs.cancels import announce_cancel
 from docparse.jobs.chunks import Plans, progress_from
 from docparse.jobs.idempotency import IdempotencyKeys, IdempotentReply, fingerprint
 from docparse.jobs.metrics import Snapshot, count_upload, read_snapshot, upload_counts
@@ -300,6 +301,7 @@ class JobService(Orchestrator):
         if status.status in TERMINAL:
             raise JobConflict(f"The job is already {status.status.value}; there is nothing to cancel.")
         await self.records.update(job_id, cancel_requested=True)
+        await announce_cancel(self.queue.redis, self.settings.queue_name, job_id)  # its workers stop it at once
         stopped = await self.plans.stop(job_id)  # a split job: no more of its chunks are queued
         if stopped is not None:
             await self._cancel_units(job_id, stopped)
@@ -386,10 +388,18 @@ class JobService(Orchestrator):
             if record is None:
                 return
             started = record.started_at
-            settled = record.status in TERMINAL and (started is None or (record.settled_at or 0) >= started)
+            settled = record.status in TERMINAL and (
+                started is None or (record.settled_at or 0) >= started or await self._completed_by_saq(job_id, started)
+            )
             if settled and await self._units_settled(job_id):
                 return
             await asyncio.sleep(0.05)
+
+    async def _completed_by_saq(self, job_id: str, started: float) -> bool:
+        """Whether SAQ has written its job complete since `started`: its last write of a run that completed (the
+        worker writes no settled_at then)."""
+        job = await self.queue.job(job_id)
+        return job is not None and job.status == Status.COMPLETE and job.completed / 1000 >= started
 
     async def _units_settled(self, job_id: str) -> bool:
         """Whether SAQ is done with every chunk of a split job (a chunk ends its unit before SAQ's last write of

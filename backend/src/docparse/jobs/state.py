@@ -20,6 +20,8 @@ if TYPE_CHECKING:  # records.py imports JobState from here
 
 log = structlog.get_logger(__name__)
 
+Counts = Mapping[str, int | float]  # metrics to add with a change (see metrics.finished_counts)
+
 
 class JobState(enum.StrEnum):
     QUEUED = "queued"
@@ -78,12 +80,15 @@ async def _apply(
     ttl: int = 0,
     count_attempt: bool = False,
     password: str | None = None,
+    counts: Counts | None = None,
+    remember: tuple[str, str] | None = None,
 ) -> int:
     """The one check-and-set (records.transition). Returns what it did: >0 applied (the attempt number when
     counting), 0 the record is gone, -1 refused (logged with the state it was in)."""
     done, current = await records.transition(
-        job_id, op.target, op.sources, fields, ttl=ttl, count_attempt=count_attempt, password=password
-    )
+        job_id, op.target, op.sources, fields, ttl=ttl, count_attempt=count_attempt, password=password,
+        counts=counts, remember=remember,
+    )  # fmt: skip
     if done < 0:
         log.info("transition refused", job_id=job_id, operation=op.name, from_state=current, to_state=op.target)
     return done
@@ -92,11 +97,21 @@ async def _apply(
 async def start(records: RecordStore, job_id: str) -> int:
     """Begin a run: processing, counts reset, the attempt counted in the same step. Returns the attempt number,
     -1 when the job has finished (only reopen() makes it live again), 0 when it was deleted."""
+    return (await start_run(records, job_id))[0]
+
+
+async def start_run(records: RecordStore, job_id: str) -> tuple[int, JobRecord | None, str | None]:
+    """start(), with the record as it was just before and its password, read in the same round trip."""
     fields: RecordUpdate = {
         "started_at": time.time(), "pages_done": 0, "pages_total": None, "failed_pages": [],
         "error_code": None, "error_message": None, "finished_at": None,
     }  # fmt: skip
-    return await _apply(records, job_id, START, fields, count_attempt=True)
+    done, current, record, password = await records.read_and_transition(
+        job_id, JobState.PROCESSING, START.sources, fields, count_attempt=True
+    )
+    if done < 0:
+        log.info("transition refused", job_id=job_id, operation=START.name, from_state=current, to_state=START.target)
+    return done, record, password
 
 
 async def progress(records: RecordStore, job_id: str, **counts: Unpack[RecordUpdate]) -> bool:
@@ -104,30 +119,60 @@ async def progress(records: RecordStore, job_id: str, **counts: Unpack[RecordUpd
     return await _apply(records, job_id, PROGRESS, counts) > 0
 
 
-async def complete(records: RecordStore, job_id: str, ttl: int, **fields: Unpack[RecordUpdate]) -> bool:
-    return await _finish(records, job_id, COMPLETE, ttl, fields)
+async def complete(
+    records: RecordStore,
+    job_id: str,
+    ttl: int,
+    *,
+    counts: Counts | None = None,
+    remember: tuple[str, str] | None = None,
+    **fields: Unpack[RecordUpdate],
+) -> bool:
+    """Completed; with `remember` (owner, fingerprint), a later upload of the same file may reuse the result."""
+    return await _finish(records, job_id, COMPLETE, ttl, fields, counts, remember)
 
 
 async def fail(
-    records: RecordStore, job_id: str, ttl: int, error: DocparseError, **fields: Unpack[RecordUpdate]
+    records: RecordStore,
+    job_id: str,
+    ttl: int,
+    error: DocparseError,
+    *,
+    counts: Counts | None = None,
+    **fields: Unpack[RecordUpdate],
 ) -> bool:
     failure: RecordUpdate = {**fields, "error_code": error.code, "error_message": error.message}
-    return await _finish(records, job_id, FAIL, ttl, failure)
+    return await _finish(records, job_id, FAIL, ttl, failure, counts)
 
 
 async def cancel(
-    records: RecordStore, job_id: str, ttl: int, error: DocparseError | None = None, **fields: Unpack[RecordUpdate]
+    records: RecordStore,
+    job_id: str,
+    ttl: int,
+    error: DocparseError | None = None,
+    *,
+    counts: Counts | None = None,
+    **fields: Unpack[RecordUpdate],
 ) -> bool:
     error = error or JobCancelled()
     ending: RecordUpdate = {**fields, "error_code": error.code, "error_message": error.message}
-    return await _finish(records, job_id, CANCEL, ttl, ending)
+    return await _finish(records, job_id, CANCEL, ttl, ending, counts)
 
 
-async def _finish(records: RecordStore, job_id: str, op: Operation, ttl: int, fields: RecordUpdate) -> bool:
-    """An ending: the record expires with the results after `ttl`; the first ending written stays. (The password
-    stays as long as the extracted text does: page pictures of an encrypted document need it.)"""
+async def _finish(
+    records: RecordStore,
+    job_id: str,
+    op: Operation,
+    ttl: int,
+    fields: RecordUpdate,
+    counts: Counts | None = None,
+    remember: tuple[str, str] | None = None,
+) -> bool:
+    """An ending: the record expires with the results after `ttl`; the first ending written stays, and only it
+    adds `counts` to the metrics. (The password stays as long as the extracted text does: page pictures of an
+    encrypted document need it.)"""
     fields.setdefault("finished_at", time.time())
-    return await _apply(records, job_id, op, fields, ttl=ttl) > 0
+    return await _apply(records, job_id, op, fields, ttl=ttl, counts=counts, remember=remember) > 0
 
 
 async def requeue(records: RecordStore, job_id: str, **fields: Unpack[RecordUpdate]) -> bool:

@@ -19,9 +19,10 @@ from saq.queue.redis import RedisQueue
 
 from docparse.errors import DocparseError, JobCancelled, JobNotFound, JobTimeout, error_for_code
 from docparse.jobs import state
+from docparse.jobs.cancels import CancelWatch
 from docparse.jobs.chunks import Plans, split_pages
 from docparse.jobs.idempotency import fingerprint
-from docparse.jobs.metrics import count_finished
+from docparse.jobs.metrics import finished_counts
 from docparse.jobs.pagestore import PageStore, SegmentBuffer
 from docparse.jobs.queue import CHUNK_FUNCTION, PARSE_FUNCTION, build_chunk_job
 from docparse.jobs.records import JobRecord, PageError, RecordStore, RecordUpdate
@@ -32,7 +33,8 @@ from docparse.storage.base import Storage, document_key
 
 log = structlog.get_logger(__name__)
 
-HEARTBEAT_EVERY = 1.0  # seconds between SAQ heartbeats while pages flow (each costs SAQ three round trips)
+HEARTBEAT_EVERY = 1.0  # seconds between SAQ heartbeats while pages flow (each costs SAQ two round trips)
+CANCEL_RECHECK = 5.0  # seconds between looks at a running job's record for a cancel no message announced
 
 
 @dataclass
@@ -43,6 +45,7 @@ class WorkerDeps:
     records: RecordStore
     storage: Storage
     pool: ChildPool
+    cancels: CancelWatch | None = None  # None: a cancel is found by looking at the record every few seconds
     pages: PageStore = field(init=False)
     plans: Plans = field(init=False)
 
@@ -67,6 +70,7 @@ class Unit:
     opened_at: float = 0.0  # monotonic time the current request's document was open
     leftover: list[int] = field(default_factory=list)  # pages a budget left unparsed
     split: bool = False
+    cancel_hint: asyncio.Event = field(default_factory=asyncio.Event)  # set when a cancel may have been announced
 
     @property
     def settings(self) -> Settings:
@@ -99,8 +103,11 @@ async def _run(ctx: dict[str, Any], unit: Unit) -> dict[str, Any]:
     bound = log.bind(job_id=unit.job_id, unit=unit.number, attempt=unit.job.attempts)
     started = time.perf_counter()
     try:
-        record, password = await _begin(unit)
-        await _parse(unit, record, password, bound)
+        with contextlib.ExitStack() as watching:
+            if unit.deps.cancels is not None:  # from before the start: a cancel announced meanwhile is not missed
+                unit.cancel_hint = watching.enter_context(unit.deps.cancels.watching(unit.job_id))
+            record, password = await _begin(unit)
+            await _parse(unit, record, password, bound)
     except _Skip as skip:
         # SAQ ran a finished unit twice (a worker that paused with a job dequeued, saq #277), a stray enqueue, or a
         # unit of a job that ended meanwhile. The first run's outcome stands; nothing is parsed or written.
@@ -131,26 +138,25 @@ async def _run(ctx: dict[str, Any], unit: Unit) -> dict[str, Any]:
 async def _begin(unit: Unit) -> tuple[JobRecord, str | None]:
     """Whether this run goes ahead: the record and password, or _Skip / a DocparseError."""
     deps, job_id = unit.deps, unit.job_id
-    record, password = await deps.records.get_with_password(job_id)
-    if record is None:
-        if unit.number:
-            raise _Skip("the job was deleted")
-        raise JobNotFound("The job was deleted before it could run.")
-    if record.status in TERMINAL:
-        raise _Skip("the job had already finished")
     if unit.number == 0:
-        if record.cancel_requested:  # cancelled between dequeue and start: SAQ's abort cannot see this window
-            raise JobCancelled()
         # A finished job is not run again: the start is one check-and-set, so a run that read the record before
         # another finished it is refused too. A re-run after a dead or stopped worker resumes: pages already
-        # indexed are not parsed again. A retry asked for through the API reopens the record first.
-        attempt = await state.start(deps.records, job_id)
+        # indexed are not parsed again. A retry asked for through the API reopens the record first. The record
+        # is read in the same round trip.
+        attempt, record, password = await state.start_run(deps.records, job_id)
+        if record is None or attempt == 0:
+            raise JobNotFound("The job was deleted before it could run.")
         if attempt < 0:
             raise _Skip("the job had already finished")
-        if attempt == 0:
-            raise JobNotFound("The job was deleted before it could run.")
         unit.attempt = attempt
+        if record.cancel_requested:  # cancelled between dequeue and start: SAQ's abort cannot see this window
+            raise JobCancelled()  # (the run ends the job as cancelled at once)
         return record, password
+    record, password = await deps.records.get_with_password(job_id)
+    if record is None:
+        raise _Skip("the job was deleted")
+    if record.status in TERMINAL:
+        raise _Skip("the job had already finished")
     step = await deps.plans.start(job_id, unit.number, unit.attempt)
     if step.refused:
         raise _Skip("the unit had already ended" if step.open == -1 else "the job was retried or deleted")
@@ -208,7 +214,7 @@ async def _parse_pages(unit: Unit, request: ParseRequest, bound: Any) -> None:
     )
     parse = asyncio.create_task(_consume(unit, request, buffer, bound))
     stop_watching = asyncio.Event()
-    cancel = asyncio.create_task(_wait_for_cancel(unit.job, deps.records, job_id, stop_watching))
+    cancel = asyncio.create_task(_wait_for_cancel(unit, stop_watching))
     unit.opened_at = 0.0
     try:
         async with asyncio.timeout(unit.settings.job_timeout):
@@ -254,7 +260,7 @@ async def _consume(unit: Unit, request: ParseRequest, buffer: SegmentBuffer, bou
                 unit.opened_at = time.monotonic()
                 if event.info is not None:
                     await deps.storage.put(document_key(job_id), event.info)
-                    await state.progress(deps.records, job_id, pages_total=len(event.numbers))
+                    buffer.add_total(len(event.numbers))  # recorded with the first pages
             elif isinstance(event, PageFailed):
                 unit.handled += 1
                 unit.failed += 1
@@ -327,28 +333,29 @@ async def finish_job(
     if record is None or record.status in TERMINAL:
         return None
     fields: RecordUpdate = {"pages_done": stored, "failed_pages": failures}
+    seconds = time.time() - (record.started_at or record.created_at)
+
+    def counts(outcome: JobState) -> dict[str, int | float]:  # the metrics, added by the same step as the ending
+        return finished_counts(status=outcome, pages_parsed=stored, pages_failed=len(failures), seconds=seconds)
+
     if record.cancel_requested:
         outcome = JobState.CANCELLED
         cancelled = JobCancelled(f"The job was cancelled after {stored} pages.")
-        written = await state.cancel(records, job_id, ttl, cancelled, **fields)
+        written = await state.cancel(records, job_id, ttl, cancelled, counts=counts(outcome), **fields)
     elif failures and not stored:
         # Nothing could be read: the document failed, for the reason its first page gave.
         first = failures[0]
         message = first.message if len(failures) == 1 else f"{first.message} No page could be read."
         outcome = JobState.FAILED
-        written = await state.fail(records, job_id, ttl, error_for_code(first.code, message), **fields)
+        error = error_for_code(first.code, message)
+        written = await state.fail(records, job_id, ttl, error, counts=counts(outcome), **fields)
     else:
         outcome = JobState.COMPLETED
-        written = await state.complete(records, job_id, ttl, **fields)
-        if written:  # a later upload of the same file with the same options may reuse this result
-            await records.remember_result(record.owner, fingerprint(record.sha256, record.options), job_id, ttl)
+        # A later upload of the same file with the same options may reuse this result.
+        remember = (record.owner, fingerprint(record.sha256, record.options))
+        written = await state.complete(records, job_id, ttl, counts=counts(outcome), remember=remember, **fields)
     if not written:  # (the pages' index and the plan now expire with the record)
         return None
-    seconds = time.time() - (record.started_at or record.created_at)
-    await count_finished(
-        records.redis, settings.queue_name, status=outcome, pages_parsed=stored, pages_failed=len(failures),
-        seconds=seconds,
-    )  # fmt: skip
     bound.info("job ended", status=outcome, pages_done=stored, pages_failed=len(failures))
     return outcome
 
@@ -360,34 +367,26 @@ async def _fail_job(unit: Unit, exc: DocparseError, bound: Any) -> None:
     bound.info("parse ended", status=JobState.FAILED, code=exc.code, error=exc.message)
     await deps.plans.stop(job_id)
     _, failures, stored = await deps.pages.summary(job_id)
-    if await state.fail(deps.records, job_id, ttl, exc, pages_done=stored, failed_pages=failures):
-        await count_finished(
-            deps.records.redis, unit.settings.queue_name, status=JobState.FAILED, pages_parsed=stored,
-            pages_failed=len(failures), seconds=0.0,
-        )  # fmt: skip
+    counts = finished_counts(status=JobState.FAILED, pages_parsed=stored, pages_failed=len(failures), seconds=0.0)
+    await state.fail(deps.records, job_id, ttl, exc, counts=counts, pages_done=stored, failed_pages=failures)
 
 
-async def _wait_for_cancel(job: Job, records: RecordStore, job_id: str, stop: asyncio.Event) -> None:
-    """Returns as soon as the job is cancelled. SAQ's abort publishes on the unit's channel, which lets us kill
-    the parse within milliseconds instead of at SAQ's next abort check. A wake-up is only a hint: SAQ's listener
-    also returns when its shared subscription is reset, so the record and SAQ's job say whether it really was.
-    The task read the record just before, so the first look goes straight to listening."""
-    queue = job.get_queue()
-
-    def aborted(_key: str, status: Status) -> bool:
-        return status in (Status.ABORTING, Status.ABORTED)
-
-    first = True
+async def _wait_for_cancel(unit: Unit, stop: asyncio.Event) -> None:
+    """Returns as soon as the job is cancelled: woken by the worker's cancel channel (see cancels.py), whose
+    message is only a hint, so the record says whether it really was; and every few seconds in any case (a
+    message lost with a connection; an abort from the SAQ monitor)."""
+    records, job_id, queue = unit.deps.records, unit.job_id, unit.job.get_queue()
     while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CANCEL_RECHECK):
+                await unit.cancel_hint.wait()
+        unit.cancel_hint.clear()
+        if stop.is_set():
+            return
         try:
-            if not first:
-                record = await records.get(job_id)
-                if record is None or record.cancel_requested or state.aborted_by_operator(await queue.job(job.key)):
-                    return
-            first = False
-            await queue.listen([job.key], aborted, timeout=5)
-        except TimeoutError:
-            continue
+            record = await records.get(job_id)
+            if record is None or record.cancel_requested or state.aborted_by_operator(await queue.job(unit.job.key)):
+                return
         except Exception:  # Redis trouble must not pass for a cancel; the parse goes on meanwhile
             log.warning("cancel watch failed; retrying", job_id=job_id, exc_info=True)
             await asyncio.sleep(1)
@@ -395,8 +394,9 @@ async def _wait_for_cancel(job: Job, records: RecordStore, job_id: str, stop: as
 
 async def record_outcome(ctx: dict[str, Any]) -> None:
     """SAQ's after_process hook. Writes the endings the task could not write itself — an unexpected error (SAQ
-    retries it or gives up) or SAQ's own abort — and, always, `settled_at`: SAQ has made its last write for this
-    attempt, so the job can now be deleted without a late write bringing a key back."""
+    retries it or gives up) or SAQ's own abort — and `settled_at`: SAQ has made its last write for this attempt,
+    so the job can now be deleted without a late write bringing a key back. (A run that completed needs no
+    such write: SAQ's job, complete, says as much.)"""
     job: Job | None = ctx.get("job")
     if job is None or job.function not in (PARSE_FUNCTION, CHUNK_FUNCTION) or ctx.get("duplicate_run"):
         return
@@ -408,6 +408,8 @@ async def record_outcome(ctx: dict[str, Any]) -> None:
     settled: RecordUpdate = {"settled_at": time.time()}
     # Every change of state below is refused once the job has finished (another run may have finished it);
     # settled_at is written in any case.
+    if job.status == Status.COMPLETE and exc is None:
+        return  # SAQ's own record of the job says it is done with it (see JobService._wait_settled)
     if isinstance(exc, DocparseError):
         done = False  # the outcome was written by the task
     elif job.status in (Status.QUEUED, Status.NEW):

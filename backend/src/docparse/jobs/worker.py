@@ -10,6 +10,7 @@ import structlog
 from saq import Worker
 from saq.types import PartialTimersDict
 
+from docparse.jobs.cancels import CancelWatch
 from docparse.jobs.chores import Chores
 from docparse.jobs.queue import CHUNK_FUNCTION, PARSE_FUNCTION, create_queue
 from docparse.jobs.records import RecordStore
@@ -40,7 +41,10 @@ def build_worker(
     async def startup(ctx: dict[str, Any]) -> None:
         await storage.ensure()
         await pool.start()  # warm before the first job: PyMuPDF's import costs ~1 s
-        ctx["docparse"] = WorkerDeps(settings, RecordStore(queue.redis, settings.queue_name), storage, pool)
+        cancels = CancelWatch(settings.redis_url, settings.queue_name)
+        await cancels.start()
+        ctx["cancels"] = cancels
+        ctx["docparse"] = WorkerDeps(settings, RecordStore(queue.redis, settings.queue_name), storage, pool, cancels)
         ctx["chores"] = Chores(queue, settings, storage).start()  # retention, and the rescue of lost jobs
         # Webhook deliveries: their own queue and SAQ worker in this process, fed from the outbox of job endings
         webhook_worker = build_webhook_worker(settings, queue.redis)
@@ -59,6 +63,8 @@ def build_worker(
             task.cancel()
         await asyncio.gather(*loops, return_exceptions=True)
         await pool.close()
+        if "cancels" in ctx:
+            await ctx["cancels"].close()
         await storage.close()
 
     async def bind_job(ctx: dict[str, Any]) -> None:
