@@ -139,14 +139,19 @@ return 1
 # the states it may change from (space-separated), ttl (>0 expire, <0 persist, 0 leave), "1" to count the attempt,
 # what becomes of the job in the live set ("add", "remove" or ""), the job id, the number of field/value arguments
 # that follow, the fields and values, then what an applied change also does, in threes: "incr"/"incrf" field
-# amount (the metrics), "remember" fingerprint ttl (a result a later upload may reuse). An ending of a job with a
-# callback URL goes on the outbox in the same step ("<job id>:<attempt>"), so no ending loses its webhook.
-# Returns {result, state it was in}: result 0 when the record is gone, -1 when refused, else 1 or the attempt.
+# amount (the metrics), "remember" fingerprint ttl (a result a later upload may reuse); "read" - - returns the
+# record as it was before. An ending of a job with a callback URL goes on the outbox in the same step
+# ("<job id>:<attempt>"), so no ending loses its webhook. Returns {result, state it was in, the record before
+# (with "read")}: result 0 when the record is gone, -1 when refused, else 1 or the attempt number.
 _TRANSITION = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return {0, ''} end
-local state = redis.call('HGET', KEYS[1], 'status') or 'queued'
-if not string.find(' ' .. ARGV[1] .. ' ', ' ' .. state .. ' ', 1, true) then return {-1, state} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, '', {}} end
 local n = tonumber(ARGV[6])
+local before = {}
+for i = 7 + n, #ARGV, 3 do
+  if ARGV[i] == 'read' then before = redis.call('HGETALL', KEYS[1]) end
+end
+local state = redis.call('HGET', KEYS[1], 'status') or 'queued'
+if not string.find(' ' .. ARGV[1] .. ' ', ' ' .. state .. ' ', 1, true) then return {-1, state, before} end
 if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 7, 6 + n)) end
 local result = 1
 if ARGV[3] == '1' then result = redis.call('HINCRBY', KEYS[1], 'attempts', 1) end
@@ -170,7 +175,7 @@ for i = 7 + n, #ARGV, 3 do
     redis.call('EXPIRE', KEYS[5], ARGV[i + 2])
   end
 end
-return {result, state}
+return {result, state, before}
 """
 
 
@@ -341,7 +346,7 @@ class RecordStore:
         Once applied, the same step adds `counts` to the service's metrics and, with `remember` (owner,
         fingerprint), remembers the job as that owner's result for the file and options (for `ttl` seconds)."""
         keys, args = self._transition_call(job_id, to, sources, values, ttl, count_attempt, password, counts, remember)
-        result, state = await self._transition(keys=keys, args=args)
+        result, state, *_ = await self._transition(keys=keys, args=args)
         return int(result), JobState(state.decode()) if state else None
 
     async def read_and_transition(
@@ -350,10 +355,8 @@ class RecordStore:
         """transition(), and the record as it was just before with its password, in one round trip (how a run
         starts)."""
         keys, args = self._transition_call(job_id, to, sources, values, 0, count_attempt, None, None, None)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hgetall(self.key(job_id))
-            await self._transition(keys=keys, args=args, client=pipe)
-            raw, (result, state) = await pipe.execute()
+        result, state, flat = await self._transition(keys=keys, args=[*args, "read", "-", "-"])
+        raw = dict(zip(flat[::2], flat[1::2], strict=True))
         password = raw.get(b"password")
         return (
             int(result),
