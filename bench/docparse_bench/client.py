@@ -180,6 +180,10 @@ class Completions:
     last unit writes the job's ending before SAQ settles that chunk. So an end on any of a job's channels is
     timestamped when it arrives and counts once the job's own record (`docparse:<queue>:job:<id>`) says it has
     finished; one HGET per SAQ ending, none per page.
+
+    What the watcher itself sends to Redis is counted (`own_reads`, `own_commands`), so that a figure counting the
+    service's round trips can take it off: two connections without redis-py's CLIENT SETINFO handshake, opened in
+    __aenter__ (a PSUBSCRIBE and a PING) and closed in __aexit__, and the HGETs.
     """
 
     # Not b"aborted": SAQ's sweep aborts a job it believes lost and then re-queues it (retries), so an abort is not
@@ -193,14 +197,28 @@ class Completions:
         self.record_prefix = f"docparse:{queue}:job:"
         self.done: dict[str, tuple[float, str]] = {}
         self.messages = 0
+        self.requests = 0  # sent to Redis, each awaited before the next: one read event each for Redis
         self._waiters: dict[str, asyncio.Future] = {}
 
     async def __aenter__(self) -> Completions:
-        self.client = aioredis.Redis.from_url(self.redis_url)
+        # one connection for the HGETs (connected now by the PING, so there are always two) and the pub/sub one
+        self.client = aioredis.Redis.from_url(self.redis_url, single_connection_client=True, driver_info=None)
+        await self.client.ping()
         self.pubsub = self.client.pubsub()
         await self.pubsub.psubscribe(self.prefix + "*")
+        self.requests = 2
         self._task = asyncio.create_task(self._listen())
         return self
+
+    @property
+    def own_commands(self) -> int:
+        return self.requests
+
+    @property
+    def own_reads(self) -> int:
+        """Read events Redis counts for this watcher: one per request, and one per connection for reading its
+        close (once the watcher has exited)."""
+        return self.requests + 2
 
     async def __aexit__(self, *exc: object) -> None:
         self._task.cancel()
@@ -223,6 +241,7 @@ class Completions:
                 job_id = msg["channel"].decode()[len(self.prefix) :].split(":", 1)[0]
                 if job_id in self.done:
                     continue
+                self.requests += 1
                 status = await self.client.hget(self.record_prefix + job_id, "status")
                 if status not in self.RECORD_ENDS:  # a split job's first run or a chunk ended, not the job
                     continue

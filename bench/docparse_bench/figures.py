@@ -1,5 +1,5 @@
-"""Figures 1-9 (the OCR ones are in ocr.py). Each returns a Figure: its headline value against its goal, and the
-details behind it."""
+"""Figures 1-9 and 21-23 (the OCR ones are in ocr.py, the chunked-parsing ones in chunking.py). Each returns a
+Figure: its headline value against its goal, and the details behind it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 from docparse_bench import inproc
 from docparse_bench.client import Completions, Conn, HttpError, get_request, upload_file, upload_ok, upload_request
 from docparse_bench.docs import LargeDoc, big_pdf
-from docparse_bench.services import CpuMeter, RssSampler, Service
+from docparse_bench.services import CpuMeter, RedisMeter, RssSampler, Service
 
 MIB = 1024 * 1024
 
@@ -86,6 +86,83 @@ def cpu_lines(meter: CpuMeter, per: float, unit: str) -> str:
             f"other processes on the machine meanwhile: {meter.foreign_cores():.2f} cores")  # fmt: skip
 
 
+@dataclass
+class Cost:
+    """What the service spent on `jobs` jobs in one measured window: Redis read events (round trips) and commands,
+    the benchmark's own taken off, and CPU seconds by role; with the idle service's rates beside it."""
+
+    jobs: int
+    wall: float
+    reads: int  # every process of the service together
+    commands: int
+    harness_reads: int  # taken off `reads`: the Completions watchers' (the meter's INFO is taken off already)
+    harness_commands: int
+    cpu: dict[str, float]  # CPU seconds by role, the bench client included
+    foreign_cores: float
+    idle: Cost | None = None  # the same service with no job, just before
+
+    @property
+    def service_cpu(self) -> float:
+        return sum(v for role, v in self.cpu.items() if role != "bench client")
+
+    def per_job(self, x: float) -> float:
+        return x / self.jobs
+
+    def idle_per_job(self, rate: Callable[[Cost], float]) -> float:
+        """What the idle service spends in this window's length, per job: its pollers' share, at most (a busy
+        worker polls less)."""
+        assert self.idle is not None
+        return rate(self.idle) / self.idle.wall * self.wall / self.jobs
+
+    def roles(self) -> str:
+        """CPU per job (ms) of each role of the service."""
+        return ", ".join(f"{role} {secs / self.jobs * 1000:.2f}" for role, secs in self.cpu.items()
+                         if role != "bench client" and secs > 0)  # fmt: skip
+
+    def data(self) -> dict[str, Any]:
+        idle = self.idle
+        return {
+            "jobs": self.jobs,
+            "wall": self.wall,
+            "round_trips_per_job": self.per_job(self.reads),
+            "commands_per_job": self.per_job(self.commands),
+            "cpu_ms_per_job": self.per_job(self.service_cpu) * 1000,
+            "cpu_ms_per_job_by_role": {k: v / self.jobs * 1000 for k, v in self.cpu.items()},
+            "harness_reads": self.harness_reads,
+            "harness_commands": self.harness_commands,
+            "idle": idle and {"wall": idle.wall, "reads": idle.reads, "commands": idle.commands, "cpu": idle.cpu},
+        }
+
+
+class CostMeter:
+    """CPU by role and Redis traffic over one window; cost() takes the harness's own Redis traffic off."""
+
+    def __init__(self, svc: Service) -> None:
+        self.cpu = CpuMeter(svc)
+        self.redis = RedisMeter(svc)
+
+    def __enter__(self) -> CostMeter:
+        self.cpu.__enter__()
+        self.redis.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.redis.__exit__(*exc)
+        self.cpu.__exit__(*exc)
+
+    def cost(self, jobs: int, harness_reads: int = 0, harness_commands: int = 0, idle: Cost | None = None) -> Cost:
+        return Cost(jobs, self.cpu.wall, self.redis.reads - harness_reads, self.redis.commands - harness_commands,
+                    harness_reads, harness_commands, self.cpu.by_role(), self.cpu.foreign_cores(), idle)  # fmt: skip
+
+
+def idle_cost(svc: Service, seconds: float = 1.5) -> Cost:
+    """The service with no job: what its pollers (SAQ's dequeue, heartbeats, sweeps, stats) cost per second."""
+    time.sleep(0.05)  # the last job's connections closed: Redis reads their closes now, not in the window
+    with CostMeter(svc) as meter:
+        time.sleep(seconds)
+    return meter.cost(0)
+
+
 # --- helpers that drive the service ---
 
 
@@ -148,6 +225,7 @@ async def many_small_jobs(svc: Service, pdf: bytes, count: int, inflight: int) -
         ends = [t for t, _ in finished]
         messages = done.messages
         failed = [i for i, (_, status) in zip(ids, finished, strict=True) if status != "complete"]
+        # a failed job's GET makes the API read Redis: counted as the service's (it happens only on failures)
         errors = []
         for job_id in failed[:3]:
             body = (await conns[0].request(get_request(f"/jobs/{job_id}"))).json()
@@ -168,6 +246,7 @@ async def many_small_jobs(svc: Service, pdf: bytes, count: int, inflight: int) -
         "accept_per_s": count / (max(accepted_at) - t0),
         "pubsub_messages_per_job": messages / count,
         "ids": ids,
+        "harness_redis": (done.own_reads, done.own_commands),  # valid once the watcher has exited
     }
 
 
@@ -285,7 +364,7 @@ def figure2(svc: Service, batch: list[LargeDoc], reps: int, log: Callable[[str],
 # --- figure 3: job overhead ---
 
 
-async def sequential_small_jobs(svc: Service, pdf: bytes, count: int) -> tuple[list[float], list[str]]:
+async def sequential_small_jobs(svc: Service, pdf: bytes, count: int) -> tuple[list[float], list[str], Completions]:
     raw = upload_request(pdf, "one-page.pdf")
     out, ids = [], []
     async with Completions(svc.redis_url, svc.queue) as done:
@@ -297,16 +376,18 @@ async def sequential_small_jobs(svc: Service, pdf: bytes, count: int) -> tuple[l
             out.append(t1 - t0)
             ids.append(job_id)
         await conn.close()
-    return out, ids
+    return out, ids, done
 
 
-def figure3(svc: Service, pdf_path: Path, count: int) -> tuple[Figure, list[str]]:
+def figure3(svc: Service, pdf_path: Path, count: int) -> tuple[Figure, list[str], Cost]:
     pdf = pdf_path.read_bytes()
     open_s, page_s = inproc.one_page_parse_seconds(pdf_path, 200)
     parse = open_s + page_s
     asyncio.run(sequential_small_jobs(svc, pdf, 20))  # warm-up: connections, first-use costs
-    with CpuMeter(svc) as meter:
-        totals, ids = asyncio.run(sequential_small_jobs(svc, pdf, count))
+    idle = idle_cost(svc)
+    with CostMeter(svc) as meter:
+        totals, ids, watcher = asyncio.run(sequential_small_jobs(svc, pdf, count))
+    cost = meter.cost(count, watcher.own_reads, watcher.own_commands, idle)
     overheads = [t - parse for t in totals]
     med, p99 = median(overheads), pct(overheads, 99)
     details = [
@@ -315,23 +396,42 @@ def figure3(svc: Service, pdf_path: Path, count: int) -> tuple[Figure, list[str]
         f"max {ms(max(totals))}; jobs over 1 s: {sum(t > 1 for t in totals)}",
         f"parse time in process (subtracted): open_document {open_s * 1000:.2f} ms + parse_page "
         f"{page_s * 1000:.2f} ms = {parse * 1000:.2f} ms",
-        cpu_lines(meter, count, "job"),
+        *cpu_cost_lines(cost),
+        *redis_lines(cost),
     ]
-    fig = Figure(3, "job overhead, 1-page PDF (median / p99)", f"{ms(med)} / {ms(p99)}", "≤ 10 ms / ≤ 50 ms",
-                 med <= 0.010 and p99 <= 0.050, details,
-                 {"median": med, "p99": p99, "parse": parse})  # fmt: skip
-    return fig, ids
+    fig = Figure(3, "job overhead, 1-page PDF (median / p99)", f"{ms(med)} / {ms(p99)}", "≤ 8 ms / ≤ 30 ms",
+                 med <= 0.008 and p99 <= 0.030, details,
+                 {"median": med, "p99": p99, "parse": parse, "cost": cost.data()})  # fmt: skip
+    return fig, ids, cost
 
 
-# --- figure 4: small-job throughput ---
+# --- figure 4: small-job throughput; figures 22 and 23: what each of those jobs cost ---
 
 
-def figure4(svc: Service, pdf: bytes, cfg: Config) -> Figure:
+@dataclass
+class SmallJobs:
+    """Figure 4's uploads, and what the service spent on them meanwhile (figures 22 and 23)."""
+
+    runs: list[dict[str, Any]]
+    cost: Cost
+    cpu_line: str
+
+
+def small_jobs(svc: Service, pdf: bytes, cfg: Config) -> SmallJobs:
     asyncio.run(many_small_jobs(svc, pdf, 40, cfg.small_inflight))  # warm-up
+    idle = idle_cost(svc)
     runs = []
-    with CpuMeter(svc) as meter:
+    with CostMeter(svc) as meter:
         for _ in range(cfg.small_reps):
             runs.append(asyncio.run(many_small_jobs(svc, pdf, cfg.small_jobs, cfg.small_inflight)))
+    jobs = cfg.small_jobs * cfg.small_reps
+    harness = [r["harness_redis"] for r in runs]
+    cost = meter.cost(jobs, sum(h[0] for h in harness), sum(h[1] for h in harness), idle)
+    return SmallJobs(runs, cost, cpu_lines(meter.cpu, jobs, "job"))
+
+
+def figure4(m: SmallJobs, cfg: Config) -> Figure:
+    runs = m.runs
     rate = median([r["jobs_per_s"] for r in runs])
     details = [
         f"{cfg.small_jobs} uploads of a 1-page PDF from {cfg.small_inflight} concurrent keep-alive connections, "
@@ -343,13 +443,91 @@ def figure4(svc: Service, pdf: bytes, cfg: Config) -> Figure:
         f"were done after {median([r['p95_end'] for r in runs]):.2f} s "
         f"({cfg.small_jobs * 0.95 / median([r['p95_end'] for r in runs]):.0f} jobs/s); jobs that ended > 2 s after "
         f"that (stuck, see the analysis): {[r['stalled'] for r in runs]}",
-        cpu_lines(meter, cfg.small_jobs * cfg.small_reps, "job"),
+        m.cpu_line,
+        f"Redis per job: {m.cost.per_job(m.cost.reads):.1f} round trips, {m.cost.per_job(m.cost.commands):.1f} "
+        "commands (figure 22)",
     ]
     if any(r["failed"] for r in runs):
         details.append(f"jobs that failed: {[r['failed'] for r in runs]}; e.g. "
                        + "; ".join(e for r in runs for e in r["errors"][:2]))  # fmt: skip
     return Figure(4, "small-job throughput (1-page PDFs, 2 workers)", f"{rate:.0f} jobs/s", "≥ 200 jobs/s",
                   rate >= 200, details, {"jobs_per_s": rate})  # fmt: skip
+
+
+def _window(m: SmallJobs, cfg: Config) -> str:
+    c = m.cost
+    return (f"measured over figure 4's uploads: {c.jobs} 1-page jobs from {cfg.small_inflight} concurrent "
+            f"connections, 2 workers; {len(m.runs)} run{'s' if len(m.runs) > 1 else ''} in a window of "
+            f"{c.wall:.2f} s (the watcher's and the connections' setup included)")  # fmt: skip
+
+
+def redis_lines(c: Cost) -> list[str]:
+    """How the round trips and commands per job were counted, for figures 3 and 22."""
+    assert c.idle is not None
+    idle_rt = c.idle_per_job(lambda i: i.reads)
+    return [
+        f"Redis per job: {c.per_job(c.reads):.1f} round trips (read events, INFO's total_reads_processed: one per "
+        f"request or pipeline a client sends), {c.per_job(c.commands):.1f} commands (total_commands_processed: "
+        "those of Lua scripts and MULTI included); all the service's processes together",
+        f"taken off as the benchmark's own: {c.harness_reads} read events and {c.harness_commands} commands "
+        f"({c.per_job(c.harness_reads):.2f} and {c.per_job(c.harness_commands):.2f} per job), counted by its "
+        "Completions watcher (per run: 2 connections, a PING, a PSUBSCRIBE, a read for each close; one HGET per SAQ "
+        "ending); and the meter's INFO",
+        f"the idle service just before: {c.idle.reads / c.idle.wall:.1f} read events/s, "
+        f"{c.idle.commands / c.idle.wall:.1f} commands/s (its pollers); over this window that is at most "
+        f"{idle_rt:.2f} of the round trips per job ({c.per_job(c.reads) - idle_rt:.1f} without it)",
+    ]
+
+
+def cpu_cost_lines(c: Cost) -> list[str]:
+    """CPU per job by role, for figures 3 and 23."""
+    assert c.idle is not None
+    idle = c.idle_per_job(lambda i: i.service_cpu)
+    return [
+        f"CPU per job of the service (ms): {c.roles()}; total {c.per_job(c.service_cpu) * 1000:.2f} ms "
+        f"({c.service_cpu / c.wall:.2f} cores busy); the bench client's own "
+        f"{c.per_job(c.cpu.get('bench client', 0.0)) * 1000:.2f} ms is not counted",
+        f"the idle service just before: {c.idle.service_cpu / c.idle.wall:.3f} cores; over this window at most "
+        f"{idle * 1000:.2f} ms of the CPU per job; other processes on the machine meanwhile: "
+        f"{c.foreign_cores:.2f} cores",
+    ]
+
+
+def _sequential(s: Cost | None, what: str) -> str:
+    """The same figure from figure 3's jobs, one after another."""
+    if s is None:
+        return "figure 3 (sequential jobs) did not run: run it too (`--only 3,4,22,23`) for its numbers"
+    head = f"figure 3's sequential run ({s.jobs} jobs one after another, 1 worker): "
+    if what == "redis":
+        idle_rt = s.idle_per_job(lambda i: i.reads)
+        return head + (f"{s.per_job(s.reads):.1f} round trips, {s.per_job(s.commands):.1f} commands per job "
+                       f"(idle pollers: at most {idle_rt:.2f} of the round trips)")  # fmt: skip
+    idle_cpu = s.idle_per_job(lambda i: i.service_cpu)
+    return head + f"{ms(s.per_job(s.service_cpu))} per job ({s.roles()}; idle pollers: at most {ms(idle_cpu)})"
+
+
+def figure22(m: SmallJobs, cfg: Config, sequential: Cost | None) -> Figure:
+    c = m.cost
+    rt = c.per_job(c.reads)
+    details = [
+        _window(m, cfg),
+        *redis_lines(c),
+        _sequential(sequential, "redis"),
+    ]
+    return Figure(22, "Redis round trips per 1-page job, all processes together", f"{rt:.1f}", "≤ 12", rt <= 12,
+                  details, {**c.data(), "sequential": sequential.data() if sequential else None})  # fmt: skip
+
+
+def figure23(m: SmallJobs, cfg: Config, sequential: Cost | None) -> Figure:
+    c = m.cost
+    cpu = c.per_job(c.service_cpu)
+    details = [
+        _window(m, cfg),
+        *cpu_cost_lines(c),
+        _sequential(sequential, "cpu"),
+    ]
+    return Figure(23, "CPU per 1-page job, all processes together", ms(cpu), "≤ 6 ms", cpu <= 0.006, details,
+                  {**c.data(), "sequential": sequential.data() if sequential else None})  # fmt: skip
 
 
 # --- figure 5: peers ---
@@ -623,4 +801,3 @@ def figure21(svc: Service, docs: list[tuple[str, bytes]], count: int) -> Figure:
     details.append("the copy is the new job's own: hard links on a local disk, server-side copies on S3")
     return Figure(21, "re-upload of a parsed document: result reused (median, worst document)", ms(worst),
                   "< 100 ms", worst < 0.100, details, {"median": worst})  # fmt: skip
-

@@ -353,3 +353,34 @@ class CpuMeter:
             before = self.before.get(role, {})
             out[role] = sum(v - before.get(pid, 0.0) for pid, v in after.items())
         return out
+
+
+class RedisMeter:
+    """Read events and commands the service's Redis counted between enter and exit (INFO stats), less the meter's
+    own INFO.
+
+    total_reads_processed counts read events: one per request or pipeline a client sends (its commands arrive
+    together), one more for each part of a request too big for one read, and one when a client closes its
+    connection. total_commands_processed counts every command, those run by a Lua script or inside MULTI included.
+    Everyone's: what the harness itself sends is for the caller to count and take off.
+    """
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def _stats(self) -> tuple[int, int]:
+        info = self.client.info("stats")
+        return info["total_reads_processed"], info["total_commands_processed"]
+
+    def __enter__(self) -> RedisMeter:
+        self.client = self.service.redis()
+        self.before = self._stats()  # the connection's handshake is read before this INFO: counted in `before`
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        after = self._stats()
+        self.client.close()  # its close is read after `after`
+        # the second INFO's read counts in `after` (Redis counts a read before serving it), the first INFO's
+        # command does too (Redis counts a command once served)
+        self.reads = after[0] - self.before[0] - 1
+        self.commands = after[1] - self.before[1] - 1
