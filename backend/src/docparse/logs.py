@@ -60,6 +60,20 @@ class _ExpectedEndings(logging.Filter):
         return logging.getLogger(record.name).isEnabledFor(level)  # now below ERROR: is that level wanted?
 
 
+class _SaqPerJobLines(logging.Filter):
+    """SAQ's three INFO lines per job (enqueuing, processing, finished) repeat what our own lines and the access
+    log say, and at many small jobs a second they cost more CPU than the job's Redis writes. At DEBUG they stay."""
+
+    _MESSAGES = frozenset({"Enqueuing %s", "Processing %s", "Finished %s"})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno != logging.INFO or record.msg not in self._MESSAGES or _debugging()
+
+
+def _debugging() -> bool:
+    return logging.getLogger("saq").isEnabledFor(logging.DEBUG)
+
+
 def configure_logging(settings: Settings) -> None:
     """Route structlog and the standard library (SAQ, uvicorn) through one formatter at the configured level."""
     as_json = settings.log_json if settings.log_json is not None else not sys.stderr.isatty()
@@ -92,6 +106,9 @@ def configure_logging(settings: Settings) -> None:
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    saq_logger = logging.getLogger("saq")
+    saq_logger.filters[:] = [f for f in saq_logger.filters if not isinstance(f, _SaqPerJobLines)]
+    saq_logger.addFilter(_SaqPerJobLines())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True

@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 DEFAULT_LANGUAGES = "kor+eng"
@@ -39,11 +39,21 @@ def engine_installed() -> bool:
 
 
 def installed_languages() -> list[str]:
-    """Languages with traineddata installed, e.g. ['eng', 'kor']."""
+    """Languages with traineddata installed, e.g. ['eng', 'kor']. (Every upload asks: the folder is listed again
+    only when it changed, which one stat tells.)"""
     directory = tessdata_dir()
     if directory is None:
         return []
-    return sorted(p.stem for p in directory.glob("*.traineddata") if p.stem not in _NOT_LANGUAGES)
+    try:
+        changed = directory.stat().st_mtime_ns
+    except OSError:
+        return []
+    return list(_languages_in(directory, changed))
+
+
+@lru_cache(maxsize=4)
+def _languages_in(directory: Path, changed: int) -> tuple[str, ...]:
+    return tuple(sorted(p.stem for p in directory.glob("*.traineddata") if p.stem not in _NOT_LANGUAGES))
 
 
 def orientation_available() -> bool:

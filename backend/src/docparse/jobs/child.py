@@ -28,11 +28,13 @@ def _send(channel: IO[bytes], event: dict[str, Any]) -> None:
     channel.flush()
 
 
-def _send_with(channel: IO[bytes], event: dict[str, Any], data: bytes) -> None:
+def _send_with(channel: IO[bytes], event: dict[str, Any], data: bytes, *, flush: bool = True) -> None:
     """An event line followed by `data` (its length is in the event): results go to the parent as they are,
-    without being wrapped in another layer of JSON."""
+    without being wrapped in another layer of JSON. Without `flush`, it leaves with the next event that is
+    flushed (an event that follows within microseconds: one write for both, one read in the parent)."""
     channel.write(_encode(event) + b"\n" + data)
-    channel.flush()
+    if flush:
+        channel.flush()
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -127,7 +129,7 @@ def handle(channel: IO[bytes], request: dict[str, Any]) -> None:
                 )
             )  # fmt: skip
             opened["info"] = len(info)
-        _send_with(channel, opened, info)
+        _send_with(channel, opened, info)  # now: the parent times each page from here
         budget = request.get("budget")
         deadline = time.monotonic() + budget if budget is not None else None
         for index in todo:
@@ -146,8 +148,10 @@ def handle(channel: IO[bytes], request: dict[str, Any]) -> None:
                 )
             else:
                 data = _to_json(page)
-                _send_with(channel, {"ev": "page", "number": number, "size": len(data)}, data)
+                last = index == todo[-1]  # "done" follows at once
+                _send_with(channel, {"ev": "page", "number": number, "size": len(data)}, data, flush=not last)
             if _stop_requested:
+                channel.flush()
                 sys.exit(0)
             if deadline is not None and time.monotonic() >= deadline and index != todo[-1]:
                 _send(channel, {"ev": "done", "rss_mb": _rss_mb(), "spent": _spent, "stopped": True})

@@ -21,8 +21,9 @@ from docparse.jobs.records import JobRecord, PageError, RecordStore, record_from
 from docparse.storage.base import Storage, segment_key
 
 # KEYS: the index, the failures, the job's record. ARGV: the document's page count to record ("" for none: only
-# while the job is live, as state.progress would), the segment's name, then number, offset, length for each page.
-# Returns how many pages were new, -1 when the job was deleted (a late write must not bring keys back).
+# while the job is live, as state.progress would), "1" to return the job's summary too, the segment's name, then
+# number, offset, length for each page. Returns how many pages were new, -1 when the job was deleted (a late write
+# must not bring keys back); with the summary, {new pages, pages stored, the failures, the record} (see summary()).
 _INDEX = """
 if redis.call('EXISTS', KEYS[3]) == 0 then return -1 end
 if ARGV[1] ~= '' then
@@ -32,14 +33,19 @@ if ARGV[1] ~= '' then
   end
 end
 local added = 0
-for i = 3, #ARGV, 3 do
-  if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[2] .. ':' .. ARGV[i + 1] .. ':' .. ARGV[i + 2]) == 1 then
+for i = 4, #ARGV, 3 do
+  if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[3] .. ':' .. ARGV[i + 1] .. ':' .. ARGV[i + 2]) == 1 then
     added = added + 1
     redis.call('HDEL', KEYS[2], ARGV[i])
   end
 end
+if ARGV[2] == '1' then
+  return {added, redis.call('HLEN', KEYS[1]), redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3])}
+end
 return added
 """
+
+Summary = tuple[JobRecord | None, list[PageError], int]  # the job's record, its failed pages, pages stored
 
 # KEYS: the index, the failures, the record. ARGV: number, the failure as JSON. A page stored by another run
 # stays stored.
@@ -76,21 +82,35 @@ class PageStore:
     async def store(self, job_id: str, pages: list[tuple[int, bytes]], *, pages_total: int | None = None) -> int:
         """Write `pages` (number, JSON) as one segment and index them, and record the document's `pages_total`
         in the same step. Returns how many pages were new."""
-        if not pages and pages_total is None:
-            return 0
+        return (await self._store(job_id, pages, pages_total, summary=False))[0]
+
+    async def store_and_summarise(
+        self, job_id: str, pages: list[tuple[int, bytes]], *, pages_total: int | None = None
+    ) -> tuple[int, Summary | None]:
+        """store(), and the job's summary after it in the same round trip (None when the job is gone)."""
+        return await self._store(job_id, pages, pages_total, summary=True)
+
+    async def _store(
+        self, job_id: str, pages: list[tuple[int, bytes]], pages_total: int | None, *, summary: bool
+    ) -> tuple[int, Summary | None]:
+        if not pages and pages_total is None and not summary:
+            return 0, None
         name = f"{pages[0][0]}-{pages[-1][0]}-{uuid.uuid4().hex[:12]}.jsonl" if pages else ""
-        entries: list[Any] = ["" if pages_total is None else pages_total, name]
+        entries: list[Any] = ["" if pages_total is None else pages_total, "1" if summary else "", name]
         offset = 0
         for number, data in pages:
             entries += [number, offset, len(data)]
             offset += len(data) + 1
         if pages:
             await self.storage.put(segment_key(job_id, name), b"\n".join(data for _, data in pages) + b"\n")
-        added = int(await self._index(keys=[*self.keys(job_id), self.records.key(job_id)], args=entries))
-        if added < 0:  # the job was deleted while these pages were parsed
-            await self.storage.delete_job(job_id)
-            return 0
-        return added
+        answer = await self._index(keys=[*self.keys(job_id), self.records.key(job_id)], args=entries)
+        if not isinstance(answer, list):
+            if answer < 0:  # the job was deleted while these pages were parsed
+                await self.storage.delete_job(job_id)
+                return 0, None
+            return int(answer), None
+        added, stored, failures, record = answer
+        return int(added), (_record(record), _errors(_pairs(failures)), int(stored))
 
     async def fail(self, job_id: str, error: PageError) -> None:
         keys = [*self.keys(job_id), self.records.key(job_id)]
@@ -124,7 +144,7 @@ class PageStore:
         entries: list[bytes | None] = await reply(self.redis.hmget(self.index_key(job_id), numbers))
         return [n for n, e in zip(numbers, entries, strict=True) if e is not None]
 
-    async def summary(self, job_id: str) -> tuple[JobRecord | None, list[PageError], int]:
+    async def summary(self, job_id: str) -> Summary:
         """The job's record, its failed pages and the number stored, in one round trip (for the job's ending)."""
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(self.records.key(job_id))
@@ -177,6 +197,14 @@ class PageStore:
                     yield number, data[offset - first : offset - first + length]
 
 
+def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _record(flat: list[bytes]) -> JobRecord | None:
+    return record_from_hash(_pairs(flat)) if flat else None
+
+
 def _errors(raw: dict[bytes, bytes]) -> list[PageError]:
     return sorted((msgspec.json.decode(v, type=PageError) for v in raw.values()), key=lambda e: e.number)
 
@@ -214,7 +242,11 @@ class SegmentBuffer:
     async def flush(self) -> int:
         """Write what is buffered; returns the pages that were new."""
         pages, total, self.pages, self.pages_total, self.size = self.pages, self.pages_total, [], None, 0
-        if not pages and total is None:
-            return 0
         self.writes += bool(pages)
         return await self.store.store(self.job_id, pages, pages_total=total)
+
+    async def flush_and_summarise(self) -> tuple[int, Summary | None]:
+        """The last flush of a run: what is buffered, and the job's summary after it, in one round trip."""
+        pages, total, self.pages, self.pages_total, self.size = self.pages, self.pages_total, [], None, 0
+        self.writes += bool(pages)
+        return await self.store.store_and_summarise(self.job_id, pages, pages_total=total)

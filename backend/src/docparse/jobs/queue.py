@@ -21,9 +21,28 @@ def _dump(value: object) -> str:
     return msgspec.json.encode(value).decode()
 
 
+# Takes the next queued job and reads it, in one step. KEYS: the queued list, the active list.
+_TAKE = """
+local id = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
+if not id then return false end
+return redis.call('GET', id) or ''
+"""
+
+
 class Queue(RedisQueue):
-    """SAQ's Redis queue, with a job's write and the publish that announces it sent together: SAQ sends them one
-    after the other, which cost every job two extra round trips (when it starts, when it ends)."""
+    """SAQ's Redis queue, with fewer round trips per job: a job's write and the publish that announces it are
+    sent together (SAQ sends them one after the other, when a job starts and when it ends), and a worker takes a
+    waiting job and reads it in one step (SAQ moves it, then reads it)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._take = self.redis.register_script(_TAKE)
+
+    async def dequeue(self, timeout: float = 0.0, poll_interval: float = 0.0) -> Job | None:
+        taken = await self._take(keys=[self._queued, self._active])
+        if taken is None:  # nothing waits: SAQ's blocking move waits for the next one
+            return await super().dequeue(timeout, poll_interval)
+        return self.deserialize(taken)  # (None, like SAQ's, for a job deleted in between)
 
     async def _update(self, job: Job, status: Status | None = None, **kwargs: Any) -> None:
         if not status:

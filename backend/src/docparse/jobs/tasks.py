@@ -23,7 +23,7 @@ from docparse.jobs.cancels import CancelWatch
 from docparse.jobs.chunks import Plans, split_pages
 from docparse.jobs.idempotency import fingerprint
 from docparse.jobs.metrics import finished_counts
-from docparse.jobs.pagestore import PageStore, SegmentBuffer
+from docparse.jobs.pagestore import PageStore, SegmentBuffer, Summary
 from docparse.jobs.queue import CHUNK_FUNCTION, PARSE_FUNCTION, build_chunk_job
 from docparse.jobs.records import JobRecord, PageError, RecordStore, RecordUpdate
 from docparse.jobs.runner import ChildPool, Opened, PageDone, PageFailed, ParseRequest, Stopped
@@ -71,6 +71,7 @@ class Unit:
     leftover: list[int] = field(default_factory=list)  # pages a budget left unparsed
     split: bool = False
     cancel_hint: asyncio.Event = field(default_factory=asyncio.Event)  # set when a cancel may have been announced
+    summary: Summary | None = None  # the job's summary, read with this run's last pages
 
     @property
     def settings(self) -> Settings:
@@ -231,7 +232,8 @@ async def _parse_pages(unit: Unit, request: ParseRequest, bound: Any) -> None:
         parse.cancel()  # kills the parse process at once if it is still working
         await asyncio.gather(parse, return_exceptions=True)
         # Pages parsed before the end, whatever it was, are kept.
-        unit.done += await asyncio.shield(buffer.flush())
+        added, unit.summary = await asyncio.shield(buffer.flush_and_summarise())
+        unit.done += added
         if unit.opened_at:
             unit.seconds += time.monotonic() - unit.opened_at
     if cancelled:
@@ -318,18 +320,27 @@ async def _end_unit(unit: Unit, bound: Any) -> None:
 
 async def _finish_job(unit: Unit, bound: Any) -> None:
     deps = unit.deps
-    if await finish_job(deps.records, deps.pages, deps.plans, unit.settings, unit.job_id, bound) and unit.number:
+    # A job that never split was parsed by this run alone: the summary read with its last pages is the job's.
+    summary = unit.summary if unit.number == 0 and not unit.split else None
+    ended = await finish_job(deps.records, deps.pages, deps.plans, unit.settings, unit.job_id, bound, summary)
+    if ended and unit.number:
         await _notify(unit)  # the job's event streams listen on its first run's channel, not this chunk's
 
 
 async def finish_job(
-    records: RecordStore, pages: PageStore, plans: Plans, settings: Settings, job_id: str, bound: Any = log
+    records: RecordStore,
+    pages: PageStore,
+    plans: Plans,
+    settings: Settings,
+    job_id: str,
+    bound: Any = log,
+    summary: Summary | None = None,
 ) -> JobState | None:
     """Write the ending of a job whose last unit has ended: cancelled if asked, failed if no page could be read,
     else completed. The check-and-set keeps the first ending written. Returns the ending, None if there was
-    none to write."""
+    none to write. `summary`: the job's, if the caller has just read it."""
     ttl = settings.result_ttl
-    record, failures, stored = await pages.summary(job_id)
+    record, failures, stored = summary or await pages.summary(job_id)
     if record is None or record.status in TERMINAL:
         return None
     fields: RecordUpdate = {"pages_done": stored, "failed_pages": failures}
