@@ -21,28 +21,43 @@ def _dump(value: object) -> str:
     return msgspec.json.encode(value).decode()
 
 
-# Takes the next queued job and reads it, in one step. KEYS: the queued list, the active list.
+# Takes the next queued job and reads it, in one step. KEYS: the queued list, the active list. Returns nil when
+# none waits, else {the job, how many still wait}.
 _TAKE = """
 local id = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
 if not id then return false end
-return redis.call('GET', id) or ''
+return {redis.call('GET', id) or '', redis.call('LLEN', KEYS[1])}
 """
 
 
 class Queue(RedisQueue):
     """SAQ's Redis queue, with fewer round trips per job: a job's write and the publish that announces it are
-    sent together (SAQ sends them one after the other, when a job starts and when it ends), and a worker takes a
-    waiting job and reads it in one step (SAQ moves it, then reads it)."""
+    sent together (SAQ sends them one after the other, when a job starts and when it ends), and a worker that
+    knows jobs wait takes one and reads it in one step (SAQ moves it, then reads it). Needs Redis 6.2 (LMOVE)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._take = self.redis.register_script(_TAKE)
+        self._more_waiting = False  # as the last dequeue saw the queue
 
     async def dequeue(self, timeout: float = 0.0, poll_interval: float = 0.0) -> Job | None:
-        taken = await self._take(keys=[self._queued, self._active])
-        if taken is None:  # nothing waits: SAQ's blocking move waits for the next one
-            return await super().dequeue(timeout, poll_interval)
-        return self.deserialize(taken)  # (None, like SAQ's, for a job deleted in between)
+        if self._more_waiting:
+            taken = await self._take(keys=[self._queued, self._active])
+            if taken is not None:
+                data, waiting = taken
+                self._more_waiting = waiting > 0
+                return self.deserialize(data)  # (None, like SAQ's, for a job deleted in between)
+        # Nothing waited: wait for the next job in a blocking move, then read it and whether more wait.
+        job_id = await self.redis.blmove(self._queued, self._active, timeout, "LEFT", "RIGHT")  # type: ignore[arg-type]  # (seconds, fractions too)
+        if job_id is None:
+            self._more_waiting = False
+            return None
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(job_id)
+            pipe.llen(self._queued)
+            data, waiting = await pipe.execute()
+        self._more_waiting = waiting > 0
+        return self.deserialize(data)
 
     async def _update(self, job: Job, status: Status | None = None, **kwargs: Any) -> None:
         if not status:
