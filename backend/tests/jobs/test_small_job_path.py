@@ -97,7 +97,12 @@ async def test_the_ending_counts_its_metrics_and_remembers_its_result_only_when_
         snap = await read_snapshot(redis, settings.queue_name)
         assert snap.jobs_finished == {"completed": 1} and (snap.pages_parsed, snap.pages_failed) == (3, 1)
         assert (snap.parse_seconds_count, round(snap.parse_seconds_sum, 3)) == (1, 0.2)
-        assert dict(snap.parse_seconds_buckets)[0.25] == 1 and dict(snap.parse_seconds_buckets)[0.1] == 0
+        buckets = dict(snap.parse_seconds_buckets)  # cumulative, as Prometheus wants
+        assert (buckets[0.1], buckets[0.25], buckets[1], buckets[3600]) == (0, 1, 1, 1)
+        # Counts an older version kept cumulatively still add up.
+        await redis.hincrby(records.metrics_key, "parse_seconds_le:1", 5)
+        buckets = dict((await read_snapshot(redis, settings.queue_name)).parse_seconds_buckets)
+        assert (buckets[0.25], buckets[1], buckets[2.5]) == (1, 6, 1)
         assert await redis.hget(records.seen_key(""), "fp") == b"j1"
         assert 0 < await redis.ttl(records.seen_key("")) <= 60
     finally:

@@ -207,7 +207,7 @@ def render(channel: IO[bytes], request: dict[str, Any]) -> None:
 
 # Between documents, MuPDF's caches are emptied only once the process holds this much more than after its import:
 # emptying them after every document made each small one load its fonts again (~3 ms, twice its parse).
-KEEP_CACHED_MB = 32
+KEEP_CACHED_MB = 16
 
 
 def _release_memory() -> None:
