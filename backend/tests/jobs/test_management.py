@@ -98,6 +98,26 @@ async def test_cancel_while_processing_stops_within_a_page(
     assert final["message"].startswith("Cancelled after")
 
 
+async def test_an_abort_from_the_saq_monitor_ends_the_job_cancelled(
+    client: AsyncTestClient, slow_worker: WorkerProcess, settings: Settings, tmp_path: Path
+) -> None:
+    """The monitor's abort button is SAQ's abort, with no cancel through our API: the job still ends cancelled,
+    with the pages parsed before it."""
+    job_id = await upload(client, make_pdf(tmp_path / "long.pdf", pages=40))  # 0.2 s a page: 8 s in all
+    await wait_for(client, job_id, lambda s: s["pages_done"] >= 3)
+    queue = create_queue(settings)
+    try:
+        job = await queue.job(job_id)
+        assert job is not None
+        await queue.abort(job, "aborted from the monitor")
+    finally:
+        await queue.disconnect()
+    final = await wait_for(client, job_id, lambda s: s["status"] in TERMINAL)
+    assert final["status"] == "cancelled" and final["error"]["code"] == "cancelled", final
+    assert 3 <= final["pages_done"] < 40
+    assert stored_page_numbers(settings, job_id) == list(range(1, final["pages_done"] + 1))
+
+
 async def test_retry_after_failure_and_after_cancel(
     client: AsyncTestClient, worker: WorkerProcess, tmp_path: Path
 ) -> None:

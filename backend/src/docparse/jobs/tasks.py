@@ -162,6 +162,9 @@ async def _begin(unit: Unit) -> tuple[JobRecord, str | None]:
     if step.refused:
         raise _Skip("the unit had already ended" if step.open == -1 else "the job was retried or deleted")
     await _enqueue(unit, step.enqueue)
+    if not record.cancel_requested and state.aborted_by_operator(await unit.job.get_queue().job(job_id)):
+        # The SAQ monitor aborted the job's first run, which had handed its pages to chunks: a cancel all the same.
+        record.cancel_requested = await deps.records.update(job_id, cancel_requested=True)
     if record.cancel_requested:
         raise JobCancelled()
     return record, password
