@@ -17,7 +17,15 @@ from typing import Any
 import msgspec
 from redis.asyncio import Redis
 
-from docparse.jobs.records import JobRecord, PageError, RecordStore, record_from_hash, reply
+from docparse.jobs.records import (
+    JobRecord,
+    PageError,
+    RecordStore,
+    hash_from_reply,
+    record_and_password,
+    record_from_hash,
+    reply,
+)
 from docparse.storage.base import Storage, segment_key
 
 # KEYS: the index, the failures, the job's record. ARGV: the document's page count to record ("" for none: only
@@ -79,20 +87,12 @@ class PageStore:
         """Every Redis key of the job's pages (deleted and expired with its record)."""
         return [self.index_key(job_id), self.failures_key(job_id)]
 
-    async def store(self, job_id: str, pages: list[tuple[int, bytes]], *, pages_total: int | None = None) -> int:
+    async def store(
+        self, job_id: str, pages: list[tuple[int, bytes]], pages_total: int | None = None, *, summary: bool = False
+    ) -> tuple[int, Summary | None]:
         """Write `pages` (number, JSON) as one segment and index them, and record the document's `pages_total`
-        in the same step. Returns how many pages were new."""
-        return (await self._store(job_id, pages, pages_total, summary=False))[0]
-
-    async def store_and_summarise(
-        self, job_id: str, pages: list[tuple[int, bytes]], *, pages_total: int | None = None
-    ) -> tuple[int, Summary | None]:
-        """store(), and the job's summary after it in the same round trip (None when the job is gone)."""
-        return await self._store(job_id, pages, pages_total, summary=True)
-
-    async def _store(
-        self, job_id: str, pages: list[tuple[int, bytes]], pages_total: int | None, *, summary: bool
-    ) -> tuple[int, Summary | None]:
+        in the same step. Returns how many pages were new, and with `summary` the job's summary after the write,
+        read in the same round trip (None when the job is gone)."""
         if not pages and pages_total is None and not summary:
             return 0, None
         name = f"{pages[0][0]}-{pages[-1][0]}-{uuid.uuid4().hex[:12]}.jsonl" if pages else ""
@@ -110,7 +110,8 @@ class PageStore:
                 return 0, None
             return int(answer), None
         added, stored, failures, record = answer
-        return int(added), (_record(record), _errors(_pairs(failures)), int(stored))
+        job = record_and_password(hash_from_reply(record))[0]
+        return int(added), (job, _errors(hash_from_reply(failures)), int(stored))
 
     async def fail(self, job_id: str, error: PageError) -> None:
         keys = [*self.keys(job_id), self.records.key(job_id)]
@@ -197,14 +198,6 @@ class PageStore:
                     yield number, data[offset - first : offset - first + length]
 
 
-def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
-    return dict(zip(flat[::2], flat[1::2], strict=True))
-
-
-def _record(flat: list[bytes]) -> JobRecord | None:
-    return record_from_hash(_pairs(flat)) if flat else None
-
-
 def _errors(raw: dict[bytes, bytes]) -> list[PageError]:
     return sorted((msgspec.json.decode(v, type=PageError) for v in raw.values()), key=lambda e: e.number)
 
@@ -241,12 +234,13 @@ class SegmentBuffer:
 
     async def flush(self) -> int:
         """Write what is buffered; returns the pages that were new."""
-        pages, total, self.pages, self.pages_total, self.size = self.pages, self.pages_total, [], None, 0
-        self.writes += bool(pages)
-        return await self.store.store(self.job_id, pages, pages_total=total)
+        return (await self.store.store(self.job_id, *self._take()))[0]
 
     async def flush_and_summarise(self) -> tuple[int, Summary | None]:
         """The last flush of a run: what is buffered, and the job's summary after it, in one round trip."""
+        return await self.store.store(self.job_id, *self._take(), summary=True)
+
+    def _take(self) -> tuple[list[tuple[int, bytes]], int | None]:
         pages, total, self.pages, self.pages_total, self.size = self.pages, self.pages_total, [], None, 0
         self.writes += bool(pages)
-        return await self.store.store_and_summarise(self.job_id, pages, pages_total=total)
+        return pages, total

@@ -126,6 +126,24 @@ def record_from_hash(raw: dict[bytes, bytes]) -> JobRecord:
     return msgspec.convert(values, JobRecord, strict=False)
 
 
+def hash_from_reply(flat: list[bytes]) -> dict[bytes, bytes]:
+    """A hash as a Lua script returns it (HGETALL's flat list of fields and values)."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def record_and_password(raw: dict[bytes, bytes]) -> tuple[JobRecord | None, str | None]:
+    """The record in a hash and its password (None, None when the hash is gone)."""
+    if not raw:
+        return None, None
+    password = raw.get(b"password")
+    return record_from_hash(raw), password.decode() if password is not None else None
+
+
+def _flat(values: Mapping[str, object]) -> list[Any]:
+    """Field, value, field, value... as HSET and our scripts take them."""
+    return [item for pair in values.items() for item in pair]
+
+
 # Writes to an existing record only: a worker finishing a job that was deleted meanwhile must not bring its
 # record back to life (without an expiry, it would never go away). ARGV: fields and values.
 _WRITE = """
@@ -287,11 +305,11 @@ class RecordStore:
         fields = _to_hash(msgspec.structs.asdict(record))
         if password is not None:
             fields["password"] = password  # read only by the worker; deleted when the job ends
-        pairs = [item for pair in fields.items() for item in pair]
+        pairs = _flat(fields)
         queued, most = room if room is not None else ("", "")
         args: list[str | int] = [
             most, lookup or "", record.job_id, repr(record.created_at), record.owner, len(pairs), *pairs,
-            *(item for pair in (counts or {}).items() for item in pair),
+            *_flat(counts or {}),
         ]  # fmt: skip
         # (without `room`, the queued list's place holds a key of ours the script does not read)
         keys = [
@@ -308,10 +326,7 @@ class RecordStore:
     async def get_with_password(self, job_id: str) -> tuple[JobRecord | None, str | None]:
         """The record and its password in one read (the worker needs both to start)."""
         raw: dict[bytes, bytes] = await reply(self.redis.hgetall(self.key(job_id)))
-        if not raw:
-            return None, None
-        password = raw.get(b"password")
-        return record_from_hash(raw), password.decode() if password is not None else None
+        return record_and_password(raw)
 
     async def password(self, job_id: str) -> str | None:
         value: bytes | None = await reply(self.redis.hget(self.key(job_id), "password"))
@@ -322,7 +337,7 @@ class RecordStore:
         False when the record is gone. The status is not among them: see state.py."""
         if "status" in values:
             raise TypeError("the status changes only through state.py")
-        args = [item for pair in _to_hash(dict(values)).items() for item in pair]
+        args = _flat(_to_hash(dict(values)))
         return bool(await self._write(keys=[self.key(job_id)], args=args))
 
     async def transition(
@@ -356,14 +371,8 @@ class RecordStore:
         starts)."""
         keys, args = self._transition_call(job_id, to, sources, values, 0, count_attempt, None, None, None)
         result, state, flat = await self._transition(keys=keys, args=[*args, "read", "-", "-"])
-        raw = dict(zip(flat[::2], flat[1::2], strict=True))
-        password = raw.get(b"password")
-        return (
-            int(result),
-            JobState(state.decode()) if state else None,
-            record_from_hash(raw) if raw else None,
-            password.decode() if password is not None else None,
-        )
+        record, password = record_and_password(hash_from_reply(flat))
+        return int(result), JobState(state.decode()) if state else None, record, password
 
     def _transition_call(
         self,
@@ -384,7 +393,7 @@ class RecordStore:
         if password is not None:
             fields["password"] = password  # read only by the worker; never shown
         live = "" if to is None else ("remove" if to in _TERMINAL else "add")
-        pairs = [item for pair in fields.items() for item in pair]
+        pairs = _flat(fields)
         head = [" ".join(sorted(sources)), str(ttl), "1" if count_attempt else "", live, job_id, len(pairs)]
         args: list[str | int | float] = [*head, *pairs]
         for name, amount in (counts or {}).items():

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 from urllib.parse import urlsplit
 
 import obstore
@@ -37,6 +37,7 @@ MIB = 1024 * 1024
 # system calls) than a small write that lands in the page cache. (A storage folder on a slow network mount would
 # rather have them all in threads.)
 INLINE_BYTES = 256 * 1024
+T = TypeVar("T")
 # S3 uploads: parts of PART_SIZE, at most UPLOAD_CONCURRENCY in flight, so an upload holds ~40 MiB at most.
 PART_SIZE = 8 * MIB
 UPLOAD_CONCURRENCY = 4
@@ -184,10 +185,7 @@ class ObjectStorage(Storage):
 
     async def put(self, key: str, data: bytes) -> None:
         if self.root is not None:
-            if len(data) <= INLINE_BYTES:
-                _write_file(self._path(key), data)
-            else:
-                await asyncio.to_thread(_write_file, self._path(key), data)
+            await _file_io(len(data), _write_file, self._path(key), data)
             return
         await obstore.put_async(self._s3(), _check_key(key), data)
 
@@ -207,9 +205,7 @@ class ObjectStorage(Storage):
         if start < 0 or length < 0:
             raise ValueError(f"bad range: start {start}, length {length}")
         if self.root is not None:
-            if length <= INLINE_BYTES:
-                return _read_range(self._path(key), start, length)
-            return await asyncio.to_thread(_read_range, self._path(key), start, length)
+            return await _file_io(length, _read_range, self._path(key), start, length)
         store, key = self._s3(), _check_key(key)
         if length == 0:
             await obstore.head_async(store, key)  # still FileNotFoundError when missing
@@ -295,6 +291,13 @@ def _link_results(source: Path, target: Path) -> None:
             os.link(path, destination)
         except OSError:
             shutil.copyfile(path, destination)
+
+
+async def _file_io(size: int, work: Callable[..., T], *args: Any) -> T:
+    """`work` on `size` bytes of a local file: on the event loop up to INLINE_BYTES, else in a thread."""
+    if size <= INLINE_BYTES:
+        return work(*args)
+    return await asyncio.to_thread(work, *args)
 
 
 def _write_file(path: Path, data: bytes) -> None:
@@ -413,20 +416,14 @@ class _FileWriter(_PieceWriter):
 
     async def _write_piece(self, piece: bytearray) -> None:
         self.written += len(piece)
-        if len(piece) <= INLINE_BYTES:
-            self._open().write(piece)
-        else:
-            await asyncio.to_thread(lambda: self._open().write(piece))
+        await _file_io(len(piece), lambda: self._open().write(piece))
 
     def _rename(self) -> None:
         self._open().close()  # opened here for an empty source
         os.replace(self.tmp, self.path)
 
     async def _finish(self) -> None:
-        if self.written <= INLINE_BYTES:
-            self._rename()
-        else:
-            await asyncio.to_thread(self._rename)
+        await _file_io(self.written, self._rename)
 
     def _remove(self) -> None:
         if self._file is not None:
